@@ -1,0 +1,45 @@
+# tipoff — the two commands a new machine needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+FLASK  := $(VENV)/bin/flask
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+export FLASK_APP := wsgi:app
+
+.PHONY: run test install install-dev translations init bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed translations
+
+install-dev: $(VENV)/.installed-dev translations
+
+# Compiled catalogues are build output, not source: rebuilt whenever a .po changes.
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile --use-fuzzy -d tipoff/translations -D messages >/dev/null
+
+# Initialise the data directory if it is missing (keys, database, reference data, first admin),
+# then serve. Running it again keeps every piece of data.
+init: install
+	TIPOFF_ENV=$${TIPOFF_ENV:-development} $(FLASK) tipoff init
+
+run: init
+	TIPOFF_ENV=$${TIPOFF_ENV:-development} $(VENV)/bin/gunicorn --config tipoff/gunicorn_conf.py \
+		--bind $(HOST):$(PORT) wsgi:app
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

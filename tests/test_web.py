@@ -1,0 +1,94 @@
+"""The web shell: Chinese home page, English on request, headers, JSON errors, no addresses in logs."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tipoff.privacy import RedactAddressesFilter, redact_addresses
+
+
+def test_home_page_speaks_chinese_by_default(client):
+    response = client.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert '<html lang="zh-CN">' in body and "安全生产举报" in body
+    assert "重大事故隐患" in body  # categories come from the reference data
+
+
+def test_english_on_request_and_remembered(client):
+    response = client.get("/lang/en?next=/")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    body = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in body and "Jian'an District Safety Reporting" in body
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"])
+def test_language_switch_is_not_an_open_redirect(client, target):
+    response = client.get("/lang/en", query_string={"next": target})
+    assert response.headers["Location"] == "/"
+
+
+def test_security_headers(client):
+    headers = client.get("/").headers
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in headers  # only in production
+
+
+def test_no_inline_script_or_cdn_in_templates():
+    from pathlib import Path
+
+    for template in Path(__file__).resolve().parents[1].joinpath("templates").rglob("*.html"):
+        text = template.read_text()
+        assert "<script>" not in text and "onclick=" not in text, template
+        assert "http://" not in text and "https://" not in text, template
+
+
+def test_staff_login_page_renders(client):
+    response = client.get("/staff/login")
+    assert response.status_code == 200
+    assert "工作人员登录" in response.get_data(as_text=True)
+
+
+def test_unknown_page_is_a_friendly_404(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "找不到" in response.get_data(as_text=True)
+
+
+def test_json_404_under_api(client):
+    response = client.get("/api/v1/does-not-exist")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_csrf_is_enforced_when_enabled(tmp_path, pg_schema):
+    from tests.conftest import make_app
+
+    app = make_app(tmp_path, pg_schema, WTF_CSRF_ENABLED=True)
+    response = app.test_client().post("/staff/login", data={"username": "a", "password": "b"})
+    assert response.status_code == 400
+
+
+def test_health_endpoint(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("line, expected", [
+    ('192.168.1.20 - - "GET / HTTP/1.1" 200', '[addr] - - "GET / HTTP/1.1" 200'),
+    ("client 2001:db8::1 connected", "client [addr] connected"),
+    ("from fe80:0:0:0:200:f8ff:fe21:67cf", "from [addr]"),
+    ("version 1.2.3 is fine", "version 1.2.3 is fine"),
+    ("time 12:30:45", "time 12:30:45"),
+])
+def test_addresses_are_redacted_from_log_lines(line, expected):
+    assert redact_addresses(line) == expected
+
+
+def test_log_filter_rewrites_records():
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, "%s - GET /", ("10.0.0.7",), None)
+    RedactAddressesFilter().filter(record)
+    assert record.getMessage() == "[addr] - GET /"

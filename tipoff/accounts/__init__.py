@@ -1,0 +1,1 @@
+"""Staff accounts (工作人员账户): passwords, TOTP second factor, sessions, API tokens."""

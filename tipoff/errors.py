@@ -1,0 +1,140 @@
+"""Named errors: services raise these; one handler turns them into an HTML page or a JSON body.
+
+JSON shape everywhere: {"error": {"code": "...", "message": "...", "fields": {...}}}.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, has_request_context, jsonify, render_template, request
+from flask_babel import gettext
+from werkzeug.exceptions import HTTPException
+
+
+def _(message: str) -> str:
+    """Translate in a request (the person's language); elsewhere (CLI, jobs) keep the Chinese source."""
+    return gettext(message) if has_request_context() else message
+
+
+class ConfigError(RuntimeError):
+    """The configuration or the keys are unfit to serve; the message names what is missing."""
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, Any] | None = None,
+                 code: str | None = None):
+        super().__init__(message or self.default_message())
+        self.message = message or self.default_message()
+        self.fields = fields or {}
+        if code:
+            self.code = code
+
+    def default_message(self) -> str:
+        return _("请求无法处理。")
+
+
+class ValidationFailed(DomainError):
+    status = 422
+    code = "validation_failed"
+
+    def default_message(self) -> str:
+        return _("有字段未填写正确，请按提示修改。")
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+    def default_message(self) -> str:
+        return _("找不到您要的内容。")
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+    def default_message(self) -> str:
+        return _("您没有权限进行此操作。")
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+    def default_message(self) -> str:
+        return _("该记录已被他人修改，请刷新后重试。")
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+    def default_message(self) -> str:
+        return _("请先登录。")
+
+
+# Friendly wording for the HTTP errors Flask raises itself.
+HTTP_MESSAGES = {
+    400: ("bad_request", "请求格式不正确。"),
+    401: ("unauthorized", "请先登录。"),
+    403: ("forbidden", "您没有权限访问此页面。"),
+    404: ("not_found", "找不到您要的页面。"),
+    405: ("method_not_allowed", "不支持此请求方法。"),
+    413: ("too_large", "提交的内容太大。"),
+    415: ("unsupported_media_type", "不支持此内容类型。"),
+    429: ("too_many_requests", "操作过于频繁，请稍后再试。"),
+    500: ("server_error", "服务器出错，请稍后再试。您填写的内容没有丢失。"),
+    503: ("unavailable", "服务暂时不可用，请稍后再试。"),
+}
+
+
+def wants_json() -> bool:
+    """True for the JSON API and for clients that prefer JSON to HTML."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    """Render one error as JSON or HTML, whichever the client asked for."""
+    if wants_json():
+        body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, code=code, message=message,
+                           fields=fields or {}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map domain errors and HTTP errors to one response shape."""
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError):
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        code, message = HTTP_MESSAGES.get(exc.code or 500, ("error", exc.description or ""))
+        response = error_response(exc.code or 500, code, _(message))
+        if exc.code == 429 or exc.code == 405:
+            resp, status = response
+            from flask import make_response
+
+            out = make_response(resp, status)
+            for header in ("Retry-After", "Allow"):
+                value = exc.get_response().headers.get(header)
+                if value:
+                    out.headers[header] = value
+            return out
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        code, message = HTTP_MESSAGES[500]
+        return error_response(500, code, _(message))

@@ -1,0 +1,12 @@
+"""gunicorn settings for `make run` and production: no client address in any log line."""
+import multiprocessing
+import os
+
+workers = int(os.environ.get("TIPOFF_WORKERS", max(2, multiprocessing.cpu_count())))
+threads = int(os.environ.get("TIPOFF_THREADS", "1"))
+timeout = 60
+accesslog = "-"
+# Default gunicorn access logs begin with %(h)s, the client address; ours leaves it out on purpose.
+access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms'
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("TIPOFF_FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,1 @@
+"""Public pages (公众页面): home, language choice."""
