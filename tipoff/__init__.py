@@ -31,21 +31,23 @@ def create_app(config: type[Config] | str | None = None, overrides: Mapping[str,
     if overrides:
         app.config.update(overrides)
     app.config["TIPOFF_ENV"] = cls.ENV_NAME
+
+    from tipoff.logs import configure_logging
+
+    configure_logging(app)
     _settle_paths_and_secret(app)
 
     problems = cls.problems(app.config)
     if problems:
         raise ConfigError("; ".join(problems))
 
-    from tipoff.logs import configure_logging
-
-    configure_logging(app)
-
     from tipoff import crypto, web
     from tipoff.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    from tipoff.audit import services as audit_services; audit_services.init_app(app)  # noqa: E702
+    from tipoff.audit import services as audit_services
+
+    audit_services.init_app(app)  # seals audit entries right after each commit
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     crypto.init_app(app)
     csrf.init_app(app)

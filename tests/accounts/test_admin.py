@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, login
+from tipoff import crypto
 from tipoff.accounts import services
 from tipoff.accounts.models import ApiToken, User
 from tipoff.audit.models import AuditEntry
@@ -115,7 +116,7 @@ def test_cli_create_user_and_token(app, runner):
     assert me.status_code == 200 and me.get_json()["role"] == "operator"
     with app.app_context():
         stored = db.session.scalar(select(ApiToken))
-        assert token not in stored.digest and stored.digest == services.crypto.token_digest(token)
+        assert token not in stored.digest and stored.digest == crypto.token_digest(token)
     result = runner.invoke(args=["tipoff", "revoke-token", "--prefix", token[:12]])
     assert result.exit_code == 0, result.output
     again = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})

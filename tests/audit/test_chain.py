@@ -180,3 +180,14 @@ def test_cli_verify_and_seal(app, runner, five):
     broken = runner.invoke(args=["tipoff", "audit", "verify"])
     assert broken.exit_code == 1
     assert f"audit chain BROKEN at seq {seq} (entry {middle}): " in broken.output
+
+
+def test_details_that_are_not_json_are_named_as_an_altered_entry(app, five):
+    _, middle, seq = five
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL refuses invalid JSON in the column itself")
+    execute_raw(app, "UPDATE audit_entries SET details = 'not json at all' WHERE id = :entry", entry=middle)
+    result = verify(app)
+    assert not result.ok and result.kind == "entry_altered"
+    assert (result.first_broken_seq, result.first_broken_entry_id) == (seq, middle)

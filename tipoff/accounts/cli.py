@@ -54,7 +54,7 @@ def create_user_command(username, role, department_code, display_name, password_
 @click.option("--name", default="cli", help="what the token is for")
 def create_token_command(username, name):
     """Issue an API bearer token; the token is printed once, on the last line."""
-    from tipoff.accounts import services
+    from tipoff.accounts import services, tokens
     from tipoff.accounts.models import User
     from tipoff.extensions import db
 
@@ -62,7 +62,7 @@ def create_token_command(username, name):
     if user is None:
         raise click.ClickException(f"no such user: {username}")
     try:
-        token = services.create_api_token(user, name, actor="cli")
+        token = tokens.create_api_token(user, name, actor="cli")
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"token for {user.username} ({user.role}); store it now, it is not kept:")
@@ -74,17 +74,17 @@ def create_token_command(username, name):
 @click.option("--prefix", required=True, help="the first characters of the token, as listed")
 def revoke_token_command(prefix):
     """Revoke API tokens whose prefix matches."""
-    from tipoff.accounts import services
+    from tipoff.accounts import tokens
     from tipoff.accounts.models import ApiToken
     from tipoff.extensions import db
 
     if len(prefix) < 8:
         raise click.UsageError("give at least 8 characters of the token")
-    tokens = db.session.scalars(select(ApiToken).where(ApiToken.prefix.startswith(prefix[:12]))).all()
-    if not tokens:
+    matching = db.session.scalars(select(ApiToken).where(ApiToken.prefix.startswith(prefix[:12]))).all()
+    if not matching:
         raise click.ClickException("no token with that prefix")
-    for api_token in tokens:
-        services.revoke_api_token(api_token, actor="cli")
+    for api_token in matching:
+        tokens.revoke_api_token(api_token, actor="cli")
         click.echo(f"revoked {api_token.prefix}… of {api_token.user.username}")
 
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from tipoff.accounts import services
+from tipoff.accounts import services, tokens
 from tipoff.accounts.access import permission_required, scoped
 from tipoff.accounts.forms import LoginForm, PasswordChangeForm, TotpForm, UserCreateForm
 from tipoff.accounts.models import ApiToken, User
@@ -167,7 +167,7 @@ def password():
 @login_required
 def account():
     """One's own account: role, department, API tokens."""
-    return render_template("accounts/account.html", tokens=services.tokens_of(current_user))
+    return render_template("accounts/account.html", tokens=tokens.tokens_of(current_user))
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")
@@ -177,7 +177,7 @@ def revoke_token(token_id: int):
     api_token = db.session.get(ApiToken, token_id)
     if api_token is None or (api_token.user_id != current_user.id and not current_user.can("users.manage")):
         raise NotFound()
-    services.revoke_api_token(api_token, actor=current_user._get_current_object())
+    tokens.revoke_api_token(api_token, actor=current_user._get_current_object())
     flash(_("令牌已撤销。"), "success")
     return redirect(url_for("accounts.account"))
 

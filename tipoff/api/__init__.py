@@ -68,7 +68,7 @@ def api_route(rule: str, *, method: str = "GET", summary: str, tags: list[str],
 
 def authenticate(permission: str | None = None):
     """Resolve the bearer token to an active staff user (g.api_user) or raise 401/403."""
-    from tipoff.accounts.services import user_for_token
+    from tipoff.accounts.tokens import user_for_token
 
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -15,10 +15,11 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import timezone
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import Connection, Select, and_, func, insert, select
+from sqlalchemy import Connection, Select, Text, and_, cast, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tipoff.audit.models import AuditEntry, AuditSeal
@@ -105,6 +106,7 @@ def seal_pending(limit: int = SEAL_LIMIT, *, everything: bool = False) -> int:
     """Seal up to `limit` committed, unsealed entries in one short transaction; return how many.
 
     `everything` ignores the window and also seals entries far below the head (slow on a big log).
+    On SQLite, call it outside an open write transaction of your own: it opens another writer.
     """
     seen: dict[str, int] = {}
     for attempt in range(1, SEAL_ATTEMPTS + 1):
@@ -192,8 +194,12 @@ def verify_chain(batch_size: int = VERIFY_BATCH) -> VerifyResult:
 
 
 def _walk(batch_size: int, sealing_error: str | None) -> VerifyResult:
+    # `details` is read as raw text and parsed per row, so a tampered value that is not even JSON is
+    # reported as an altered entry instead of breaking the whole batch.
+    entry_columns = [c for c in _entries.c if c.name != "details"]
     columns = [_seals.c.seq, _seals.c.entry_id.label("sealed_entry_id"), _seals.c.alg,
-               _seals.c.entry_hash, _seals.c.prev_hash, _seals.c.chain_hash, *_entries.c]
+               _seals.c.entry_hash, _seals.c.prev_hash, _seals.c.chain_hash, *entry_columns,
+               cast(_entries.c.details, Text).label("details_raw")]
     joined = _seals.outerjoin(_entries, _entries.c.id == _seals.c.entry_id)
     expected, prev, checked = 1, ZERO_HASH, 0
     with db.engine.connect() as conn:
@@ -230,7 +236,13 @@ def _check_seal(row: Any, expected: int, prev: str) -> tuple[int, int | None, st
     if row.prev_hash != prev:
         return seq, entry_id, f"seal {seq} does not link to seal {seq - 1} (prev_hash altered)", 0, "seal_altered"
     try:
-        recomputed = hash_hex(canonical_entry(row), row.alg)
+        details = None if row.details_raw is None else json.loads(row.details_raw)
+    except ValueError:
+        return seq, entry_id, f"entry {entry_id} was altered after it was sealed (details unreadable)", 0, \
+            "entry_altered"
+    entry = SimpleNamespace(**{**row._mapping, "details": details})
+    try:
+        recomputed = hash_hex(canonical_entry(entry), row.alg)
         link_ok = chain_hash(prev, seq, entry_id, row.entry_hash, row.alg) == row.chain_hash
     except ValueError:
         return seq, entry_id, f"seal {seq} names an unknown hash algorithm {row.alg!r}", 0, "unknown_alg"
