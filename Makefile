@@ -9,7 +9,7 @@ PORT   ?= 5000
 
 export FLASK_APP := wsgi:app
 
-.PHONY: run test install install-dev translations init bench clean
+.PHONY: run test install install-dev translations translations-update init bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,20 @@ install-dev: $(VENV)/.installed-dev translations
 # Compiled catalogues are build output, not source: rebuilt whenever a .po changes.
 translations: $(VENV)/.installed
 	$(VENV)/bin/pybabel compile --use-fuzzy -d tipoff/translations -D messages >/dev/null
+
+# Re-extract every UI string and merge it into the English catalogue (messages.pot is kept in the
+# repo). Only tipoff/ and templates/ are scanned, never .venv or tests. The files are listed one by
+# one because babel matches the babel.cfg patterns (tipoff/**.py, templates/**.html) relative to a
+# directory argument, so passing `tipoff templates` would extract nothing; and an empty template
+# must never reach `pybabel update`, which would mark every existing translation obsolete.
+translations-update: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o tipoff/translations/messages.pot \
+		--no-location --sort-output --project tipoff \
+		$$(find tipoff -name '*.py' | sort) $$(find templates -name '*.html' | sort)
+	@grep -q '^msgid "[^"]' tipoff/translations/messages.pot || \
+		{ echo "translations-update: no messages extracted, catalogue left untouched" >&2; exit 1; }
+	$(VENV)/bin/pybabel update -i tipoff/translations/messages.pot -d tipoff/translations -l en \
+		--no-fuzzy-matching
 
 # Initialise the data directory if it is missing (keys, database, reference data, first admin),
 # then serve. Running it again keeps every piece of data.

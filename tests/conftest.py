@@ -69,6 +69,10 @@ def make_app(tmp_path: Path, pg_schema: str | None, **overrides):
     settings = {"TIPOFF_DATA_DIR": str(data_dir), **database_overrides(pg_schema, data_dir), **overrides}
     app = create_app(TestingConfig, settings)
     with app.app_context():
+        from tipoff import crypto
+
+        if not (data_dir / "keys" / "identity.pub").exists():
+            crypto.generate_identity_keypair(CUSTODIAN_PASSPHRASE)
         reset_database()
         from tipoff.reference.services import load_reference_data
 
@@ -117,6 +121,7 @@ def app_ctx(app):
 # ---------------------------------------------------------------- staff users and logging in
 
 PASSWORD = "correct horse battery staple 42"
+CUSTODIAN_PASSPHRASE = "custodian passphrase for tests only"
 
 
 class Staff:

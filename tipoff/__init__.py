@@ -96,13 +96,15 @@ def _register_blueprints(app: Flask) -> None:
     from tipoff.accounts.views import bp as accounts_bp
     from tipoff.api import bp as api_bp
     from tipoff.audit.views import bp as audit_bp
+    from tipoff.intake.views import bp as intake_bp
     from tipoff.public.views import bp as public_bp
     from tipoff.reference.views import bp as reference_bp
     from tipoff.staff.views import bp as staff_bp
 
     # Feature packages attach their JSON routes to the API blueprint before it is registered.
     import tipoff.accounts.api  # noqa: F401
+    import tipoff.intake.api  # noqa: F401
     import tipoff.reference.api  # noqa: F401
 
-    for blueprint in (public_bp, accounts_bp, staff_bp, audit_bp, reference_bp, api_bp):
+    for blueprint in (public_bp, intake_bp, accounts_bp, staff_bp, audit_bp, reference_bp, api_bp):
         app.register_blueprint(blueprint)

@@ -110,28 +110,29 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
                            fields=fields or {}), status
 
 
+def domain_error_response(exc: DomainError):
+    """The response for a named domain error."""
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+def http_error_response(exc: HTTPException):
+    """The response for an HTTP error Flask or an extension raised, keeping Retry-After and Allow."""
+    from flask import make_response
+
+    code, message = HTTP_MESSAGES.get(exc.code or 500, ("error", exc.description or ""))
+    body, status = error_response(exc.code or 500, code, _(message))
+    out = make_response(body, status)
+    original = exc.get_response().headers
+    for header in ("Retry-After", "Allow"):
+        if original.get(header):
+            out.headers[header] = original[header]
+    return out
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map domain errors and HTTP errors to one response shape."""
-
-    @app.errorhandler(DomainError)
-    def _domain(exc: DomainError):
-        return error_response(exc.status, exc.code, exc.message, exc.fields)
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException):
-        code, message = HTTP_MESSAGES.get(exc.code or 500, ("error", exc.description or ""))
-        response = error_response(exc.code or 500, code, _(message))
-        if exc.code == 429 or exc.code == 405:
-            resp, status = response
-            from flask import make_response
-
-            out = make_response(resp, status)
-            for header in ("Retry-After", "Allow"):
-                value = exc.get_response().headers.get(header)
-                if value:
-                    out.headers[header] = value
-            return out
-        return response
+    app.register_error_handler(DomainError, domain_error_response)
+    app.register_error_handler(HTTPException, http_error_response)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -1,0 +1,146 @@
+"""The reporter channel: reference + access code, throttling, messages, identity later, proof of filing."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import make_app
+from tests.intake.helpers import receipt_of, submit
+from tipoff.extensions import db
+from tipoff.intake import services
+from tipoff.intake.models import ReporterIdentity, Tip
+
+
+@pytest.fixture
+def filed(client):
+    """An anonymous tip: (reference, access code)."""
+    return receipt_of(submit(client))
+
+
+def department_says(app, reference: str, text: str) -> None:
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.reference == reference))
+        services.post_message(tip, text, sender="department")
+
+
+def test_reference_and_code_open_the_case(app, client, filed):
+    reference, code = filed
+    grouped = " ".join(code[i:i + 4] for i in range(0, 16, 4))
+    response = client.post("/status", data={"reference": reference.lower(), "access_code": grouped})
+    assert response.status_code == 302
+    page = client.get("/status").get_data(as_text=True)
+    assert reference in page and "已提交，等待受理" in page and "区住房和城乡建设局" in page
+
+
+def test_wrong_code_and_unknown_reference_get_the_same_answer(app, filed):
+    reference, code = filed
+    wrong = "0" * 16 if code != "0" * 16 else "1" * 16
+    answers = []
+    for ref, c in ((reference, wrong), ("JA-2026-999999", code), ("", "")):
+        response = app.test_client().post("/status", data={"reference": ref, "access_code": c})
+        body = response.get_data(as_text=True)
+        answers.append((response.status_code, body.split('role="alert">')[1].split("</div>")[0]))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][0] == 404
+
+
+def test_repeated_wrong_codes_pause_the_reference_but_not_forever(app, filed):
+    reference, code = filed
+    client = app.test_client()
+    statuses = [client.post("/status", data={"reference": reference, "access_code": "1" * 16}).status_code
+                for _ in range(services.LOOKUP_FREE_FAILURES + 1)]
+    assert statuses[:services.LOOKUP_FREE_FAILURES] == [404] * services.LOOKUP_FREE_FAILURES
+    assert statuses[-1] == 429
+    # Even the right code waits out the pause ...
+    response = client.post("/status", data={"reference": reference, "access_code": code})
+    assert response.status_code == 429 and "分钟后再试" in response.get_data(as_text=True)
+    # ... which ends: the pause is minutes, not a lock.
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.reference == reference))
+        assert tip.lookup_paused_until is not None
+        tip.lookup_paused_until = None
+        db.session.commit()
+    assert client.post("/status", data={"reference": reference, "access_code": code}).status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Tip.failed_lookups).where(Tip.reference == reference)) == 0
+
+
+def test_lookups_are_rate_limited_per_client(tmp_path, pg_schema):
+    app = make_app(tmp_path, pg_schema, RATELIMIT_ENABLED=True)
+    client = app.test_client()
+    codes = [client.post("/status", data={"reference": f"JA-2026-00000{i}", "access_code": "1" * 16}).status_code
+             for i in range(11)]
+    assert codes[:10] == [404] * 10 and codes[10] == 429
+
+
+def test_reporter_reads_department_message_and_answers(app, client, filed):
+    reference, code = filed
+    department_says(app, reference, "请问漏气的位置靠近哪个阀门？")
+    client.post("/status", data={"reference": reference, "access_code": code})
+    page = client.get("/status").get_data(as_text=True)
+    assert "请问漏气的位置靠近哪个阀门？" in page
+    response = client.post("/status/reply", data={"body": "靠近东侧 <b>第二个</b> 阀门"})
+    assert response.status_code == 302
+    page = client.get("/status").get_data(as_text=True)
+    assert "靠近东侧 &lt;b&gt;第二个&lt;/b&gt; 阀门" in page
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.reference == reference))
+        assert [m.sender for m in tip.messages] == ["department", "reporter"]
+        assert b"\xe9\x98\x80\xe9\x97\xa8" not in tip.messages[1].body_sealed  # "阀门" is not there in clear
+
+
+def test_empty_reply_is_refused_and_case_still_shown(client, filed):
+    reference, code = filed
+    client.post("/status", data={"reference": reference, "access_code": code})
+    response = client.post("/status/reply", data={"body": "   "})
+    assert response.status_code == 422 and "请填写消息" in response.get_data(as_text=True)
+
+
+def test_reply_needs_an_open_case(client):
+    response = client.post("/status/reply", data={"body": "hello"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/status")
+
+
+def test_leaving_forgets_the_case(client, filed):
+    reference, code = filed
+    client.post("/status", data={"reference": reference, "access_code": code})
+    client.post("/status/leave")
+    assert "查询码" in client.get("/status").get_data(as_text=True)
+    assert reference not in client.get("/status").get_data(as_text=True)
+
+
+def test_anonymous_reporter_adds_identity_later(app, client, filed):
+    reference, code = filed
+    client.post("/status", data={"reference": reference, "access_code": code})
+    bad = client.post("/status/identity", data={"reporter_name": "王五", "reporter_phone": "123"})
+    assert bad.status_code == 422 and 'value="王五"' in bad.get_data(as_text=True)
+    good = client.post("/status/identity", data={"reporter_name": "王五", "reporter_phone": "13700001111"})
+    assert good.status_code == 302
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.reference == reference))
+        identity = db.session.scalar(select(ReporterIdentity).where(ReporterIdentity.tip_id == tip.id))
+        assert not tip.anonymous and identity.source == "reporter_channel"
+
+
+def test_proof_of_filing_verifies_and_tampering_does_not(app, client):
+    body = submit(client).get_data(as_text=True)
+    proof = body.split('id="receipt-proof"')[1].split(">", 1)[1].split("</textarea>")[0].strip()
+    ok = client.post("/verify", data={"proof": proof}).get_data(as_text=True)
+    assert "凭证有效" in ok
+    head, claims, signature = proof.split(".")
+    forged_claims = claims[:-2] + ("A" if claims[-2] != "A" else "B") + claims[-1]
+    for tampered in (f"{head}.{forged_claims}.{signature}", f"{head}.{claims}.{signature[:-2]}AA", "nonsense"):
+        page = client.post("/verify", data={"proof": tampered}).get_data(as_text=True)
+        assert "凭证无效" in page, tampered
+
+
+def test_authentic_proof_that_does_not_match_the_record(app, client):
+    from datetime import datetime, timezone
+
+    from tipoff.intake.proof import make_proof
+
+    reference, _ = receipt_of(submit(client))
+    with app.app_context():
+        forged = make_proof(reference, datetime(2020, 1, 1, tzinfo=timezone.utc), "0" * 64)
+    page = client.post("/verify", data={"proof": forged}).get_data(as_text=True)
+    assert "不一致" in page

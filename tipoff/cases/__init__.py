@@ -1,0 +1,1 @@
+"""Cases (案件办理): the workflow a tip follows inside the accepting department."""

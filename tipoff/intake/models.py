@@ -1,0 +1,94 @@
+"""Tips as they arrive: the tip, the sealed reporter identity, messages with the reporter.
+
+Nothing here holds a reporter's identity in plaintext: the identity is sealed to the identity public
+key, the description and messages are encrypted under the tip's data key, the access code is an
+argon2id hash. The reported unit (name, credit code, address) stays searchable: it is the subject
+of the tip, not the person who sent it.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tipoff.crypto.models import DataKey
+from tipoff.db import UTCDateTime, utcnow
+from tipoff.extensions import db
+from tipoff.reference.models import Department
+
+
+class Tip(db.Model):
+    __tablename__ = "tips"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(32), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    category_code: Mapped[str] = mapped_column(String(32), index=True)
+    sector_code: Mapped[str] = mapped_column(String(32), index=True)
+    township_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    subject_name: Mapped[str] = mapped_column(String(200))
+    subject_credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    occurred_on: Mapped[date | None] = mapped_column(Date)
+    description_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    data_key_id: Mapped[int] = mapped_column(ForeignKey("data_keys.id"))
+    insider: Mapped[bool] = mapped_column(Boolean, default=False)  # 吹哨人: works for the reported unit
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    keep_photo_metadata: Mapped[bool] = mapped_column(Boolean, default=False)
+    access_code_hash: Mapped[str] = mapped_column(String(255))
+    content_digest: Mapped[str] = mapped_column(String(64))
+    proof: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    routing_rule: Mapped[str] = mapped_column(String(64))
+    routing_explanation: Mapped[str] = mapped_column(Text)
+    copy_to: Mapped[list | None] = mapped_column(JSON)
+    supervised: Mapped[bool] = mapped_column(Boolean, default=False)  # 挂牌督办
+    entered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Retried submits: a digest of the client's Idempotency-Key and the first answer sealed to it.
+    idempotency_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
+    idempotency_answer: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Wrong access codes against this reference: a growing pause, never a permanent lock.
+    failed_lookups: Mapped[int] = mapped_column(Integer, default=0)
+    lookup_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    department: Mapped[Department] = relationship()
+    data_key: Mapped[DataKey] = relationship()
+    messages: Mapped[list["TipMessage"]] = relationship(back_populates="tip", order_by="TipMessage.id")
+    identities: Mapped[list["ReporterIdentity"]] = relationship(back_populates="tip")
+
+
+class ReporterIdentity(db.Model):
+    """A reporter's identity, sealed to the identity public key, with blind indexes beside it."""
+
+    __tablename__ = "reporter_identities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once destroyed (retention)
+    phone_index: Mapped[str | None] = mapped_column(String(80), index=True)
+    id_number_index: Mapped[str | None] = mapped_column(String(80), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # submission, reporter_channel, operator
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    tip: Mapped[Tip] = relationship(back_populates="identities")
+
+
+class TipMessage(db.Model):
+    """A message between the reporter and the handling department, encrypted under the tip's key."""
+
+    __tablename__ = "tip_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(20))  # "reporter" or "department"
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    tip: Mapped[Tip] = relationship(back_populates="messages")

@@ -1,0 +1,286 @@
+"""Intake services: accepting a tip, the receipt, and the reporter's way back in with the access code.
+
+The access code's KDF runs before the first query, so on SQLite the write lock is held only for the
+inserts; everything sensitive is sealed or encrypted before it reaches the session.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from tipoff import crypto
+from tipoff.audit.services import record
+from tipoff.cases.states import CaseState, public_status
+from tipoff.db import as_utc, utcnow
+from tipoff.errors import DomainError, NotFound, ValidationFailed
+from tipoff.extensions import db
+from tipoff.intake.models import ReporterIdentity, Tip, TipMessage
+from tipoff.intake.proof import make_proof, read_proof
+from tipoff.intake.submission import WEB, Catalogue, ReporterDetails, parse_reporter, parse_submission
+from tipoff.reference.models import Category, Sector, Township
+from tipoff.routing.matcher import TipFacts
+from tipoff.routing.services import route_tip
+
+ACCESS_CODE_DIGITS = 16
+REFERENCE_PREFIX = "JA"
+LOOKUP_FREE_FAILURES = 5
+LOOKUP_MAX_PAUSE_MINUTES = 60
+MESSAGE_MAX = 2000
+_DUMMY_CODE_HASH: str | None = None
+
+
+class LookupPaused(DomainError):
+    """Too many wrong codes for this reference: wait a little (never a permanent lock)."""
+
+    status = 429
+    code = "lookup_paused"
+
+    def __init__(self, minutes: int):
+        super().__init__(f"该编号的错误尝试次数过多，请 {minutes} 分钟后再试。")
+        self.minutes = minutes
+
+
+class LookupFailed(NotFound):
+    """Unknown reference or wrong code: one answer for both."""
+
+    code = "not_found"
+
+    def default_message(self) -> str:
+        return "编号或查询码不正确。请核对后重试（查询码是 16 位数字）。"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the reporter is shown once after submitting."""
+
+    reference: str
+    access_code: str
+    received_at: str
+    status: str
+    status_label: str
+    department_code: str
+    department_name: str
+    proof: str
+
+    @property
+    def access_code_grouped(self) -> str:
+        return " ".join(self.access_code[i:i + 4] for i in range(0, len(self.access_code), 4))
+
+
+def catalogue() -> Catalogue:
+    """The codes a submission may use now."""
+    def codes(model) -> frozenset[str]:
+        return frozenset(db.session.scalars(select(model.code).where(model.active.is_(True))))
+    return Catalogue(codes(Category), codes(Sector), codes(Township))
+
+
+def _normalise_code(code: str) -> str:
+    return "".join(ch for ch in (code or "") if ch.isdigit())
+
+
+def _dummy_code_hash() -> str:
+    global _DUMMY_CODE_HASH
+    if _DUMMY_CODE_HASH is None:
+        _DUMMY_CODE_HASH = crypto.hash_secret(crypto.random_digits(ACCESS_CODE_DIGITS))
+    return _DUMMY_CODE_HASH
+
+
+def _idempotency_digest(key: str) -> str:
+    return hashlib.sha256(("tipoff-idempotency|" + key).encode("utf-8")).hexdigest()
+
+
+def _replayed_receipt(key: str) -> Receipt | None:
+    tip = db.session.scalar(select(Tip).where(Tip.idempotency_digest == _idempotency_digest(key)))
+    if tip is None or tip.idempotency_answer is None:
+        return None
+    answer = crypto.open_for_holder(key, tip.idempotency_answer, aad=tip.reference.encode())
+    return Receipt(**json.loads(answer))
+
+
+def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
+               idempotency_key: str | None = None) -> Receipt:
+    """Validate, route, seal and store a tip; return its receipt (the only time the code is shown)."""
+    if idempotency_key is not None and not 16 <= len(idempotency_key) <= 200:
+        raise ValidationFailed("Idempotency-Key 须为 16–200 个字符。",
+                               fields={"idempotency_key": ["须为 16–200 个字符"]})
+    # The deliberate cost first, before any query opens a (write) transaction.
+    access_code = crypto.random_digits(ACCESS_CODE_DIGITS)
+    access_code_hash = crypto.hash_secret(access_code)
+
+    if idempotency_key:
+        replay = _replayed_receipt(idempotency_key)
+        if replay is not None:
+            return replay
+    submission = parse_submission(raw, catalogue(), channel=channel)
+    decision, department = route_tip(TipFacts(submission.category, submission.sector,
+                                              submission.township, submission.description))
+    data_key = crypto.new_data_key("tip")
+    received_at = utcnow().replace(microsecond=0)
+    tip = Tip(channel=submission.channel, category_code=submission.category, sector_code=submission.sector,
+              township_code=submission.township, subject_name=submission.subject_name,
+              subject_credit_code=submission.subject_credit_code, address=submission.address,
+              occurred_on=submission.occurred_on, description_sealed=b"", data_key_id=data_key.id,
+              insider=submission.insider, anonymous=submission.reporter is None,
+              keep_photo_metadata=submission.keep_photo_metadata, access_code_hash=access_code_hash,
+              content_digest=hashlib.sha256(submission.content_bytes()).hexdigest(), proof="",
+              status=CaseState.RECEIVED.value, department_id=department.id, routing_rule=decision.rule_code,
+              routing_explanation=decision.explanation, copy_to=list(decision.copy_to),
+              supervised=decision.supervised, received_at=received_at,
+              entered_by_user_id=getattr(entered_by, "id", None))
+    db.session.add(tip)
+    db.session.flush()
+    tip.reference = f"{REFERENCE_PREFIX}-{received_at.year}-{tip.id:06d}"
+    tip.description_sealed = crypto.encrypt(submission.description.encode("utf-8"), data_key,
+                                            aad=_aad(tip, "description"))
+    tip.proof = make_proof(tip.reference, received_at, tip.content_digest)
+    if submission.reporter is not None:
+        _add_identity(tip, submission.reporter, source="submission" if channel == WEB else "operator")
+    status = public_status(tip.status)
+    receipt = Receipt(tip.reference, access_code, received_at.isoformat(), status.code, status.label,
+                      department.code, department.name, tip.proof)
+    if idempotency_key:
+        tip.idempotency_digest = _idempotency_digest(idempotency_key)
+        tip.idempotency_answer = crypto.seal_for_holder(idempotency_key, json.dumps(asdict(receipt)).encode(),
+                                                        aad=tip.reference.encode())
+    record("tip.submit", actor=entered_by or "public", object_type="tip", object_id=tip.reference,
+           department_id=department.id,
+           details={"channel": submission.channel, "category": submission.category, "sector": submission.sector,
+                    "named": submission.reporter is not None, "insider": submission.insider,
+                    "routing_rule": decision.rule_code, "supervised": decision.supervised})
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same Idempotency-Key arrived twice at once: the other request stored the tip.
+        db.session.rollback()
+        replay = _replayed_receipt(idempotency_key) if idempotency_key else None
+        if replay is None:
+            raise
+        return replay
+    return receipt
+
+
+def _aad(tip: Tip, part: str) -> bytes:
+    return f"tip:{tip.id}:{part}".encode()
+
+
+def _add_identity(tip: Tip, reporter: ReporterDetails, source: str) -> ReporterIdentity:
+    identity = ReporterIdentity(
+        tip_id=tip.id, sealed=crypto.seal_identity(reporter.to_bytes()), source=source,
+        phone_index=crypto.blind_index("phone", reporter.phone),
+        id_number_index=crypto.blind_index("id_number", reporter.id_number) if reporter.id_number else None)
+    db.session.add(identity)
+    return identity
+
+
+# --------------------------------------------------------------------- the reporter's way back in
+
+
+def open_for_reporter(reference: str, access_code: str) -> Tip:
+    """The tip for a reference and its access code; one answer for unknown and wrong (LookupFailed)."""
+    reference = (reference or "").strip().upper()[:32]
+    code = _normalise_code(access_code)
+    tip = db.session.scalar(select(Tip).where(Tip.reference == reference)) if reference else None
+    if tip is not None and tip.lookup_paused_until and as_utc(tip.lookup_paused_until) > utcnow():
+        remaining = as_utc(tip.lookup_paused_until) - utcnow()
+        raise LookupPaused(max(1, int(remaining.total_seconds() // 60) + 1))
+    valid = crypto.verify_secret(tip.access_code_hash if tip else _dummy_code_hash(), code)
+    if tip is None or not valid or len(code) != ACCESS_CODE_DIGITS:
+        if tip is not None:
+            tip.failed_lookups += 1
+            over = tip.failed_lookups - LOOKUP_FREE_FAILURES
+            if over >= 0:
+                tip.lookup_paused_until = utcnow() + timedelta(minutes=min(2 ** over, LOOKUP_MAX_PAUSE_MINUTES))
+        record("tip.lookup_failed", actor="public", object_type="tip", object_id=reference or None,
+               department_id=tip.department_id if tip else None)
+        db.session.commit()
+        raise LookupFailed()
+    if tip.failed_lookups:
+        tip.failed_lookups = 0
+        tip.lookup_paused_until = None
+    record("tip.reporter_view", actor="public", object_type="tip", object_id=tip.reference,
+           department_id=tip.department_id)
+    db.session.commit()
+    return tip
+
+
+def tip_by_id(tip_id: int) -> Tip:
+    """A tip the reporter has already opened in this session."""
+    tip = db.session.get(Tip, tip_id)
+    if tip is None:
+        raise LookupFailed()
+    return tip
+
+
+def description_of(tip: Tip) -> str:
+    """The tip's description, decrypted."""
+    return crypto.decrypt(tip.description_sealed, aad=_aad(tip, "description")).decode("utf-8")
+
+
+@dataclass(frozen=True)
+class MessageView:
+    sender: str
+    body: str
+    created_at: datetime
+
+
+def messages_of(tip: Tip) -> list[MessageView]:
+    """The conversation between reporter and department, decrypted, oldest first."""
+    return [MessageView(m.sender, crypto.decrypt(m.body_sealed, aad=_aad(tip, f"message:{m.id}")).decode(),
+                        m.created_at) for m in tip.messages]
+
+
+def post_message(tip: Tip, body: str, *, sender: str, staff=None) -> TipMessage:
+    """Add a message from the reporter or the department (encrypted under the tip's key)."""
+    from tipoff.intake.validators import clean_text
+
+    try:
+        text = clean_text(body, field="消息", minimum=1, maximum=MESSAGE_MAX, multiline=True)
+    except ValueError as exc:
+        raise ValidationFailed(fields={"body": [str(exc)]}) from None
+    message = TipMessage(tip_id=tip.id, sender=sender, staff_user_id=getattr(staff, "id", None),
+                         body_sealed=b"")
+    db.session.add(message)
+    db.session.flush()
+    message.body_sealed = crypto.encrypt(text.encode("utf-8"), tip.data_key, aad=_aad(tip, f"message:{message.id}"))
+    record(f"tip.message_from_{sender}", actor=staff or "public", object_type="tip", object_id=tip.reference,
+           department_id=tip.department_id)
+    db.session.commit()
+    return message
+
+
+def add_identity_later(tip: Tip, raw: Mapping[str, Any]) -> None:
+    """An anonymous reporter chooses to give their name (through the reporter channel)."""
+    errors: dict[str, list[str]] = {}
+    reporter = parse_reporter({**raw, "identity": "named"}, errors, utcnow().date())
+    if errors or reporter is None:
+        raise ValidationFailed(fields=errors)
+    _add_identity(tip, reporter, source="reporter_channel")
+    tip.anonymous = False
+    record("tip.identity_added", actor="public", object_type="tip", object_id=tip.reference,
+           department_id=tip.department_id)
+    db.session.commit()
+
+
+@dataclass(frozen=True)
+class ProofCheck:
+    authentic: bool
+    reference: str | None = None
+    received_at: datetime | None = None
+    matches_record: bool = False
+
+
+def check_proof(text: str) -> ProofCheck:
+    """Is this proof of filing signed by us, and does it match the tip we hold?"""
+    claims = read_proof(text)
+    if claims is None:
+        return ProofCheck(False)
+    tip = db.session.scalar(select(Tip).where(Tip.reference == claims.reference))
+    matches = bool(tip and tip.content_digest == claims.digest
+                   and as_utc(tip.received_at).replace(microsecond=0) == claims.received_at)
+    return ProofCheck(True, claims.reference, claims.received_at, matches)

@@ -1,0 +1,182 @@
+"""Public intake pages: the report form, the receipt, the status page (reporter channel), /verify.
+
+Nothing typed is lost: a validation error, an expired form token or a server error re-renders the
+form with what the person wrote.
+"""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from tipoff import crypto
+from tipoff.cases.states import public_status
+from tipoff.errors import DomainError, ValidationFailed, domain_error_response, http_error_response
+from tipoff.extensions import limiter
+from tipoff.intake import services
+from tipoff.intake.submission import CONTACT_PREFERENCES
+from tipoff.reference.services import active_categories, active_sectors, active_townships
+
+bp = Blueprint("intake", __name__)
+
+HONEYPOT = "contact_website"
+REPORTER_SESSION = "reporter_tip"
+REPORTER_SESSION_SECONDS = 15 * 60
+FORM_FIELDS = ("category", "sector", "township", "subject_name", "subject_credit_code", "address",
+               "occurred_on", "description", "insider", "identity", "reporter_name", "reporter_phone",
+               "reporter_id_number", "contact_preference", "keep_photo_metadata", "idempotency_key")
+# Fields pre-filled from a poster's QR code link (measure 52): no tracking, only the form's own fields.
+PREFILL_FIELDS = ("category", "sector", "township", "subject_name", "subject_credit_code", "address")
+
+
+def _typed() -> dict[str, str]:
+    return {name: request.form.get(name, "") for name in FORM_FIELDS}
+
+
+def _render_form(values: dict, errors: dict | None = None, notice: str | None = None, status: int = 200):
+    values = dict(values)
+    if not values.get("idempotency_key"):
+        values["idempotency_key"] = crypto.random_token(24)
+    return render_template("intake/report.html", values=values, errors=errors or {}, notice=notice,
+                           categories=active_categories(), sectors=active_sectors(),
+                           townships=active_townships(), contact_preferences=CONTACT_PREFERENCES,
+                           honeypot=HONEYPOT), status
+
+
+@bp.get("/report")
+def report():
+    """The report form (works without JavaScript, on a phone)."""
+    values = {name: request.args.get(name, "")[:200] for name in PREFILL_FIELDS}
+    return _render_form(values)
+
+
+@bp.post("/report")
+@limiter.limit("5 per minute;30 per hour")
+def report_submit():
+    """Accept a tip and show its receipt once."""
+    values = _typed()
+    if request.form.get(HONEYPOT):
+        return _render_form(values, notice=_("提交未通过自动检查，请刷新页面后重新提交。"), status=422)
+    try:
+        receipt = services.submit_tip(values, idempotency_key=values["idempotency_key"] or None)
+    except ValidationFailed as exc:
+        return _render_form(values, exc.fields, notice=exc.message, status=422)
+    return render_template("intake/receipt.html", receipt=receipt), 201
+
+
+@bp.errorhandler(CSRFError)
+def _expired_form(exc):
+    """An expired or missing form token: keep the text, issue a fresh token, ask to submit again."""
+    if request.endpoint == "intake.report_submit":
+        return _render_form(_typed(), notice=_("页面停留时间较长，安全校验已过期。您填写的内容都还在，请再次点击提交。"),
+                            status=400)
+    return render_template("errors/error.html", status=400, code="csrf", fields={},
+                           message=_("页面已过期，请返回刷新后重试。")), 400
+
+
+@bp.errorhandler(Exception)
+def _server_error(exc):
+    """A server error while submitting: say so plainly and give the form back, text included."""
+    if isinstance(exc, HTTPException):
+        return http_error_response(exc)
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
+    current_app.logger.exception("intake failed on %s", request.endpoint)
+    if request.endpoint == "intake.report_submit":
+        return _render_form(_typed(), notice=_("服务器暂时出错，举报没有提交成功。您填写的内容都还在，请稍后再次提交。"),
+                            status=500)
+    return render_template("errors/error.html", status=500, code="server_error", fields={},
+                           message=_("服务器出错，请稍后再试。")), 500
+
+
+# ------------------------------------------------------------------ status: the reporter channel
+
+
+def _reporter_tip():
+    held = session.get(REPORTER_SESSION)
+    if not held or time.time() - held.get("at", 0) > REPORTER_SESSION_SECONDS:
+        session.pop(REPORTER_SESSION, None)
+        return None
+    try:
+        return services.tip_by_id(held["id"])
+    except DomainError:
+        return None
+
+
+def _render_status(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    return render_template("intake/status.html", tip=tip, public=public_status(tip.status),
+                           messages=services.messages_of(tip), errors=errors or {}, values=values or {},
+                           contact_preferences=CONTACT_PREFERENCES), status
+
+
+@bp.get("/status")
+def status():
+    """Enter reference and access code; while the session holds the case, show it."""
+    tip = _reporter_tip()
+    if tip is None:
+        return render_template("intake/lookup.html", values={}, error=None)
+    session[REPORTER_SESSION] = {"id": tip.id, "at": time.time()}
+    return _render_status(tip)
+
+
+@bp.post("/status")
+@limiter.limit("10 per minute;60 per hour")
+def status_lookup():
+    """Check the reference and the access code."""
+    reference = request.form.get("reference", "")
+    try:
+        tip = services.open_for_reporter(reference, request.form.get("access_code", ""))
+    except (services.LookupFailed, services.LookupPaused) as exc:
+        return render_template("intake/lookup.html", values={"reference": reference[:32]},
+                               error=exc.message), exc.status
+    session[REPORTER_SESSION] = {"id": tip.id, "at": time.time()}
+    return redirect(url_for("intake.status"))
+
+
+@bp.post("/status/reply")
+@limiter.limit("20 per hour")
+def status_reply():
+    """The reporter answers the department."""
+    tip = _reporter_tip()
+    if tip is None:
+        return redirect(url_for("intake.status"))
+    try:
+        services.post_message(tip, request.form.get("body", ""), sender="reporter")
+    except ValidationFailed as exc:
+        return _render_status(tip, exc.fields, {"body": request.form.get("body", "")}, 422)
+    session[REPORTER_SESSION] = {"id": tip.id, "at": time.time()}
+    return redirect(url_for("intake.status", _anchor="messages"))
+
+
+@bp.post("/status/identity")
+@limiter.limit("10 per hour")
+def status_identity():
+    """An anonymous reporter adds their name and phone (sealed at once)."""
+    tip = _reporter_tip()
+    if tip is None:
+        return redirect(url_for("intake.status"))
+    values = {k: request.form.get(k, "") for k in ("reporter_name", "reporter_phone", "reporter_id_number",
+                                                   "contact_preference")}
+    try:
+        services.add_identity_later(tip, values)
+    except ValidationFailed as exc:
+        return _render_status(tip, exc.fields, values, 422)
+    return redirect(url_for("intake.status"))
+
+
+@bp.post("/status/leave")
+def status_leave():
+    """Forget the case in this browser (on a shared phone or computer)."""
+    session.pop(REPORTER_SESSION, None)
+    return redirect(url_for("intake.status"))
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
+def verify():
+    """Check a proof of filing."""
+    result = services.check_proof(request.form.get("proof", "")) if request.method == "POST" else None
+    return render_template("intake/verify.html", result=result, proof=request.form.get("proof", ""))

@@ -1,0 +1,43 @@
+"""Routing against the live reference data: build the matcher's inputs from the database."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from tipoff.extensions import db
+from tipoff.reference.models import Department, RoutingRule, Sector, Township
+from tipoff.routing.matcher import Decision, Jurisdiction, Rule, TipFacts, route
+
+
+def rule_from_row(row: RoutingRule) -> Rule:
+    """The matcher's view of one routing-table row."""
+    return Rule(code=row.code, priority=row.priority, accept_by=row.accept_by, explanation=row.explanation,
+                department_code=row.department_code, category_codes=tuple(row.category_codes or ()),
+                sector_codes=tuple(row.sector_codes or ()), township_codes=tuple(row.township_codes or ()),
+                keywords=tuple(row.keywords or ()), copy_to=tuple(row.copy_to or ()),
+                supervised=bool(row.supervised))
+
+
+def current_rules(on: date | None = None) -> list[Rule]:
+    """Active rules already in force on a day (today by default)."""
+    on = on or date.today()
+    rows = db.session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True)))
+    return [rule_from_row(r) for r in rows if r.effective_from is None or r.effective_from <= on]
+
+
+def current_jurisdiction() -> Jurisdiction:
+    """Sector leads and township governments as they stand now (active departments only)."""
+    departments = {d.id: d for d in db.session.scalars(select(Department).where(Department.active.is_(True)))}
+    leads = {s.code: departments[s.lead_department_id].code if s.lead_department_id in departments else None
+             for s in db.session.scalars(select(Sector))}
+    townships = {t.code: departments[t.department_id].code if t.department_id in departments else None
+                 for t in db.session.scalars(select(Township))}
+    return Jurisdiction(leads, townships, {d.code: d.name for d in departments.values()})
+
+
+def route_tip(facts: TipFacts) -> tuple[Decision, Department]:
+    """Decide who accepts a tip, returning the decision and the accepting department."""
+    decision = route(facts, current_rules(), current_jurisdiction())
+    department = db.session.scalar(select(Department).where(Department.code == decision.department_code))
+    return decision, department
