@@ -63,7 +63,8 @@ class Config:
     SECRET_KEY: str | None = None
     TIPOFF_DATA_DIR = str(BASE_DIR / "instance")
     SQLALCHEMY_DATABASE_URI: str | None = None  # default: SQLite in the data dir
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error must never log the values it was given (hashes, sealed data).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Crypto: "default" (AES-256-GCM, SHA-256, HMAC-SHA-256) or "gm" (国密: SM4-GCM, SM3, HMAC-SM3).
@@ -88,7 +89,11 @@ class Config:
     SESSION_REFRESH_EACH_REQUEST = True
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
     WTF_CSRF_TIME_LIMIT = 4 * 3600  # a worried citizen may take a long time to write a tip
-    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # Flask-WTF's HTTPS check wants a Referer, which our no-referrer policy never sends; tipoff refuses
+    # cross-site form posts by their Sec-Fetch-Site header instead (tipoff.web), besides the token.
+    WTF_CSRF_SSL_STRICT = False
+    # Four evidence files of at most 25 MB each, plus the form: uploads are held in memory, never spooled.
+    MAX_CONTENT_LENGTH = 102 * 1024 * 1024
 
     # Per-client limits; the storage is shared between workers in production (redis://).
     RATELIMIT_ENABLED = True
@@ -116,7 +121,12 @@ class Config:
         for name, (key, parse) in ENV_SETTINGS.items():
             raw = environ.get(f"TIPOFF_{name}")
             if raw is not None and raw != "":
-                found[key] = parse(raw)
+                try:
+                    found[key] = parse(raw)
+                except ValueError:
+                    from tipoff.errors import ConfigError
+
+                    raise ConfigError(f"TIPOFF_{name}={raw!r} is not a valid {parse.__name__.strip('_')}") from None
         return found
 
     @staticmethod

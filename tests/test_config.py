@@ -87,3 +87,36 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(app):
             pytest.skip("SQLite only")
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_flask_run_in_production_without_keys_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
+    monkeypatch.setattr("sys.argv", ["flask", "run"])
+    with pytest.raises(ConfigError, match="content key"):
+        create_app(ProductionConfig, {"TIPOFF_DATA_DIR": str(tmp_path), "SECRET_KEY": STRONG})
+
+
+def test_production_key_setup_then_init_then_serve(tmp_path):
+    """The README's production order: keys generate, keys generate-identity, init; then wsgi starts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPOFF_")}
+    env.update(TIPOFF_ENV="production", TIPOFF_DATA_DIR=str(tmp_path / "srv"), TIPOFF_SECRET_KEY=STRONG,
+               FLASK_APP="wsgi:app")
+    flask = [sys.executable, "-m", "flask"]
+
+    def run(*args, stdin=None):
+        return subprocess.run(flask + list(args), cwd=ROOT, env=env, input=stdin, capture_output=True, text=True,
+                              timeout=120)
+
+    refused = run("tipoff", "init")
+    assert refused.returncode != 0 and "content key" in refused.stderr
+    assert run("tipoff", "keys", "generate").returncode == 0
+    assert run("tipoff", "keys", "generate-identity", "--passphrase-stdin",
+               stdin="a custodian passphrase of some length\n").returncode == 0
+    init = run("tipoff", "init")
+    assert init.returncode == 0, init.stderr
+    assert "one-time password" in init.stdout and "保密员口令" not in init.stdout
+    assert oct((tmp_path / "srv").stat().st_mode & 0o777) == "0o700"
+    assert oct((tmp_path / "srv" / "tipoff.db").stat().st_mode & 0o777) == "0o600"
+    served = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert served.returncode == 0, served.stderr

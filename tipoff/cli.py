@@ -1,13 +1,21 @@
 """`flask tipoff …` — the command group; each feature package contributes its own subcommands."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-tipoff_cli = AppGroup("tipoff", help="tipoff administration: init, users, tokens, keys, audit.")
+from tipoff.errors import ConfigError
+
+
+@click.group("tipoff", cls=AppGroup)
+def tipoff_cli() -> None:
+    """tipoff administration: init, users, tokens, keys, audit."""
+    # Keys, the database and its journals made by any command are for the service user alone.
+    os.umask(0o077)
 
 
 @tipoff_cli.command("init")
@@ -24,8 +32,13 @@ def init_command() -> None:
 
     data_dir = Path(current_app.config["TIPOFF_DATA_DIR"])
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for line in crypto.generate_missing_keys():
-        click.echo(line)
+    data_dir.chmod(0o700)
+    try:
+        for line in crypto.generate_missing_keys():
+            click.echo(line)
+    except ConfigError as exc:
+        raise click.ClickException(f"{exc} — in production, create keys with `flask tipoff keys generate` "
+                                   "and `flask tipoff keys generate-identity` first") from None
     passphrase = crypto.ensure_identity_keypair_for_development()
     if passphrase:
         click.echo("")
@@ -36,6 +49,10 @@ def init_command() -> None:
 
     db.session.remove()
     upgrade(directory=current_app.extensions["migrate"].directory)
+    if db.engine.dialect.name == "sqlite":
+        database = Path(db.engine.url.database)
+        for path in database.parent.glob(database.name + "*"):
+            path.chmod(0o600)
     report = reference.load_reference_data(Path(current_app.config["TIPOFF_REFERENCE_FILE"]))
     click.echo(f"reference data: {report}")
     created = accounts.create_first_admin()

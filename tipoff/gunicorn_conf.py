@@ -10,3 +10,5 @@ accesslog = "-"
 access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("TIPOFF_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Files the workers create (SQLite journals, attachments) are for the service user alone.
+umask = 0o077

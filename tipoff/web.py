@@ -1,7 +1,9 @@
 """Cross-cutting web behaviour: security headers, language choice, write intent, proxies."""
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+import io
+
+from flask import Flask, Request, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tipoff.db import set_write_intent
@@ -30,11 +32,32 @@ def select_locale() -> str:
     return wanted if wanted in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+class InMemoryUploadsRequest(Request):
+    """Uploaded files stay in memory (bounded by MAX_CONTENT_LENGTH): Werkzeug would otherwise spool
+    large uploads, i.e. evidence still in plaintext, to temporary files on disk."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
 def init_app(app: Flask) -> None:
     """Install headers, write intent and proxy handling on the app."""
+    app.request_class = InMemoryUploadsRequest
+    app.json.ensure_ascii = False  # API JSON keeps Chinese readable (UTF-8), not \uXXXX escapes
     if app.config.get("TIPOFF_TRUSTED_PROXIES"):
         hops = int(app.config["TIPOFF_TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    @app.before_request
+    def _refuse_cross_site_forms():
+        # Our no-referrer policy makes browsers send "Origin: null" even for our own forms, so the
+        # Fetch Metadata header is what tells a cross-site form post apart (the CSRF token still
+        # applies to everything). The token-authenticated JSON API is not a browser form target.
+        if (request.method in UNSAFE_METHODS and not request.path.startswith("/api/")
+                and request.headers.get("Sec-Fetch-Site") == "cross-site"):
+            from werkzeug.exceptions import Forbidden
+
+            raise Forbidden("cross-site form submission")
 
     @app.before_request
     def _declare_write_intent():

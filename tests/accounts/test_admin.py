@@ -147,3 +147,18 @@ def test_first_admin_is_created_once(app):
         first = services.create_first_admin()
         assert first is not None and first[0] == "admin"
         assert services.create_first_admin() is None
+
+
+def test_cli_recovers_a_locked_out_admin_without_phone(app, runner, make_staff):
+    staff = make_staff("admin")
+    with app.app_context():
+        user = db.session.get(User, staff.id)
+        user.failed_logins, user.locked_until = 9, services.utcnow() + services.timedelta(hours=5)
+        db.session.commit()
+    result = runner.invoke(args=["tipoff", "reset-user", "--username", staff.username, "--unlock", "--2fa",
+                                 "--password"])
+    assert result.exit_code == 0, result.output
+    one_time = result.output.strip().splitlines()[-1].split(": ")[-1]
+    response = app.test_client().post("/staff/login", data={"username": staff.username, "password": one_time})
+    assert response.headers["Location"].endswith("/staff/login/enrol")
+    assert runner.invoke(args=["tipoff", "reset-user", "--username", staff.username]).exit_code != 0

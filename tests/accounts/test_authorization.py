@@ -18,7 +18,10 @@ MATRIX = {
     ("GET", "/staff/keys"): {"admin"},
     ("GET", "/staff/audit/"): {"admin", "overseer", "leader"},
     ("GET", "/staff/admin/reference/"): {"admin"},
+    ("GET", "/staff/audit/verify"): {"admin", "overseer", "leader"},
 }
+# Allowed roles are sent on from these (e.g. a result page that only exists after a POST).
+REDIRECTS = {("GET", "/staff/audit/verify")}
 
 
 @pytest.mark.parametrize("role", ROLES + ["anonymous"])
@@ -31,7 +34,8 @@ def test_route_role_matrix(app, make_staff, role, method, path):
     if role == "anonymous":
         assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
     elif role in MATRIX[(method, path)]:
-        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        expected = 302 if (method, path) in REDIRECTS else 200
+        assert response.status_code == expected, response.get_data(as_text=True)[:300]
     else:
         assert response.status_code == 403
 
@@ -45,3 +49,39 @@ def test_matrix_covers_every_staff_get_route(app):
                 continue  # the login steps themselves are public
             staff_gets.add(("GET", rule.rule))
     assert staff_gets == set(MATRIX)
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+@pytest.mark.parametrize("action", ["reset-password", "reset-2fa", "deactivate", "activate", "unlock"])
+def test_only_admins_act_on_users(app, make_staff, role, action):
+    target = make_staff("handler", "zjj")
+    client = app.test_client()
+    login(client, make_staff(role, DEPARTMENT.get(role)))
+    assert client.post(f"/staff/users/{target.id}/{action}").status_code == 403
+
+
+def test_post_staff_routes_send_anonymous_to_login_or_refuse(app):
+    """Anonymous POSTs to staff actions never act."""
+    client = app.test_client()
+    for path in ("/staff/users/new", "/staff/users/1/reset-2fa", "/staff/audit/verify",
+                 "/staff/account/tokens/1/revoke"):
+        response = client.post(path)
+        assert response.status_code in (302, 401, 403), path
+        if response.status_code == 302:
+            assert "/staff/login" in response.headers["Location"]
+
+
+def test_nobody_revokes_another_users_token(app, make_staff):
+    from tipoff.accounts.models import ApiToken, User
+    from tipoff.accounts.tokens import create_api_token
+    from tipoff.extensions import db
+
+    owner = make_staff("operator")
+    with app.app_context():
+        create_api_token(db.session.get(User, owner.id), "bridge")
+        token_id = db.session.query(ApiToken.id).scalar()
+    client = app.test_client()
+    login(client, make_staff("handler", "zjj"))
+    assert client.post(f"/staff/account/tokens/{token_id}/revoke").status_code == 404
+    with app.app_context():
+        assert db.session.get(ApiToken, token_id).revoked_at is None

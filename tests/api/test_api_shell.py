@@ -89,3 +89,10 @@ def test_rate_limit_key_is_not_the_client_address(app):
     assert "203.0.113.9" not in key and len(key) == 32
     with app.test_request_context("/", environ_base={"REMOTE_ADDR": "203.0.113.10"}):
         assert client_fingerprint() != key
+
+
+def test_absurdly_deep_json_is_400_not_500(api_app):
+    body = "[" * 100_000 + "]" * 100_000
+    response = api_app.test_client().post("/api/v1/probe/echo", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "malformed_json"

@@ -191,3 +191,41 @@ def test_details_that_are_not_json_are_named_as_an_altered_entry(app, five):
     result = verify(app)
     assert not result.ok and result.kind == "entry_altered"
     assert (result.first_broken_seq, result.first_broken_entry_id) == (seq, middle)
+
+
+def test_chain_recomputed_without_the_signing_key_is_detected(app, five):
+    """Someone with database access rewrites an entry and recomputes every hash after it."""
+    ids, middle, seq = five
+    execute_raw(app, "UPDATE audit_entries SET reason = 'rewritten' WHERE id = :entry", entry=middle)
+    forged = []
+    with app.app_context():
+        rows = db.session.execute(select(AuditSeal).order_by(AuditSeal.seq)).scalars().all()
+        prev = rows[seq - 2].chain_hash if seq > 1 else chain.ZERO_HASH
+        for seal in rows[seq - 1:]:
+            entry = db.session.get(AuditEntry, seal.entry_id)
+            entry_hash = chain.hash_hex(chain.canonical_entry(entry), seal.alg)
+            link = chain.chain_hash(prev, seal.seq, seal.entry_id, entry_hash, seal.alg)
+            forged.append({"h": entry_hash, "p": prev, "c": link, "s": seal.seq})
+            prev = link
+        db.session.remove()
+    for values in forged:
+        execute_raw(app, "UPDATE audit_seals SET entry_hash = :h, prev_hash = :p, chain_hash = :c WHERE seq = :s",
+                    **values)
+    result = verify(app)
+    assert not result.ok and result.kind == "signature_invalid"
+    assert (result.first_broken_seq, result.first_broken_entry_id) == (seq, middle)
+
+
+def test_removed_seal_of_an_old_entry_is_not_silently_resealed(app, five):
+    """Delete the last seal, alter its entry: verification must not sign the forgery."""
+    ids, _, _ = five
+    last = ids[-1]
+    execute_raw(app, "UPDATE audit_entries SET created_at = :old WHERE id = :entry",
+                old=(utcnow() - chain.STALE_UNSEALED * 2).replace(tzinfo=None), entry=last)
+    with app.app_context():
+        seq = db.session.scalar(select(AuditSeal.seq).where(AuditSeal.entry_id == last))
+    execute_raw(app, "DELETE FROM audit_seals WHERE seq = :seq", seq=seq)
+    execute_raw(app, "UPDATE audit_entries SET reason = 'forged' WHERE id = :entry", entry=last)
+    result = verify(app)
+    assert not result.ok and result.kind == "stale_unsealed" and result.unsealed == 1
+    assert seal_of(app, last) is None  # and the forged entry was not sealed by the check

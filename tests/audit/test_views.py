@@ -128,3 +128,12 @@ def test_leader_may_not_verify(client, login_as):
 def test_audit_view_is_marked_as_writing(app):
     """The audited read writes an entry, so SQLite must begin it as a writer (BEGIN IMMEDIATE)."""
     assert getattr(app.view_functions["audit.index"], "writes", False) is True
+
+
+@pytest.mark.parametrize("query", [
+    "page=99999999999999999999", "page=-5", "date_to=9999-12-31", "date_from=0001-01-01",
+    "actor=::", "actor=192.168.0.1", "date_from=not-a-date", "object_id=" + "x" * 500,
+])
+def test_odd_filters_never_500(client, login_as, query):
+    login_as("admin")
+    assert client.get(f"/staff/audit/?{query}").status_code == 200

@@ -98,16 +98,27 @@ def test_production_starts_with_environment_keys_only(make_crypto_app, data_dir,
 def test_flask_cli_may_load_production_app_without_keys(make_crypto_app, data_dir, monkeypatch, caplog):
     # `flask tipoff keys generate` has to load the app whose keys it is about to create.
     monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
+    monkeypatch.setattr("sys.argv", ["flask", "tipoff", "keys", "generate"])
     with caplog.at_level(logging.WARNING, logger="tipoff"):
         app = make_crypto_app(**PRODUCTION)
     assert "signing key missing" in caplog.text
     with app.app_context():
         with pytest.raises(ConfigError, match="signing key missing"):
             crypto.sign(b"x")
-        lines = crypto.generate_missing_keys()
+        with pytest.raises(ConfigError, match="signing key missing"):
+            crypto.generate_missing_keys()  # only the explicit key command may create production keys
+        lines = crypto.generate_missing_keys(explicit=True)
         assert len(lines) == 3 and all(line.startswith("generated ") for line in lines)
         assert crypto.ensure_identity_keypair_for_development() is None  # production never makes the pair
         assert crypto.verify_signature(b"x", crypto.sign(b"x"))
+
+
+@pytest.mark.parametrize("argv", [["flask", "run"], ["flask", "tipoff", "init"], ["flask", "shell"]])
+def test_other_flask_commands_refuse_production_without_keys(make_crypto_app, monkeypatch, argv):
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(ConfigError, match="signing key missing"):
+        make_crypto_app(**PRODUCTION)
 
 
 @pytest.mark.parametrize("name, value", [

@@ -88,6 +88,33 @@ def revoke_token_command(prefix):
         click.echo(f"revoked {api_token.prefix}… of {api_token.user.username}")
 
 
+@click.command("reset-user")
+@with_appcontext
+@click.option("--username", required=True)
+@click.option("--password", "new_password", is_flag=True, help="issue a new one-time password (printed once)")
+@click.option("--2fa", "second_factor", is_flag=True, help="remove the authenticator; enrol again at next login")
+@click.option("--unlock", is_flag=True, help="lift a lock-out")
+def reset_user_command(username, new_password, second_factor, unlock):
+    """Recover an account from the server (e.g. the only administrator lost their phone)."""
+    from tipoff.accounts import services
+    from tipoff.accounts.models import User
+    from tipoff.extensions import db
+
+    if not (new_password or second_factor or unlock):
+        raise click.UsageError("say what to reset: --password, --2fa and/or --unlock")
+    user = db.session.scalar(select(User).where(User.username == services.normalise_username(username)))
+    if user is None:
+        raise click.ClickException(f"no such user: {username}")
+    if unlock:
+        services.unlock(user, actor="cli")
+        click.echo(f"unlocked {user.username}")
+    if second_factor:
+        services.reset_totp(user, actor="cli")
+        click.echo(f"removed the authenticator of {user.username}; they enrol a new one at next login")
+    if new_password:
+        click.echo(f"one-time password for {user.username}: {services.reset_password(user, actor='cli')}")
+
+
 @click.command("list-users")
 @with_appcontext
 def list_users_command():
@@ -103,5 +130,6 @@ def list_users_command():
 
 def register(group: click.Group) -> None:
     """Attach the account commands to `flask tipoff`."""
-    for command in (create_user_command, create_token_command, revoke_token_command, list_users_command):
+    for command in (create_user_command, create_token_command, revoke_token_command, reset_user_command,
+                    list_users_command):
         group.add_command(command)

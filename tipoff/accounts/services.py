@@ -12,7 +12,8 @@ from datetime import timedelta
 
 import pyotp
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from tipoff import crypto
 from tipoff.accounts.models import User
@@ -121,7 +122,11 @@ def create_user(*, username: str, display_name: str, role: str, department_code:
                 password_hash=crypto.hash_secret(password or secrets.token_urlsafe(32)),
                 must_change_password=must_change_password, password_changed_at=utcnow())
     db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise Conflict("该用户名已被使用。", fields={"username": ["该用户名已被使用。"]}, code="username_taken") from None
     record("user.create", actor=actor, object_type="user", object_id=user.id,
            department_id=user.department_id,
            details={"username": username, "role": user.role,
@@ -161,39 +166,45 @@ def _is_locked(user: User) -> bool:
 
 
 def _register_failure(user: User, stage: str) -> None:
-    user.failed_logins = (user.failed_logins or 0) + 1
+    """Count a failure atomically (parallel attempts must not undercount) and lock at the limit."""
+    failures = db.session.execute(
+        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)).scalar_one()
     limit = current_app.config["TIPOFF_LOGIN_MAX_FAILURES"]
-    locked = user.failed_logins >= limit
+    locked = failures >= limit
     if locked:
         # Each further failure past the limit doubles the lock, up to a day.
-        over = user.failed_logins - limit
-        minutes = min(current_app.config["TIPOFF_LOGIN_LOCK_MINUTES"] * (2 ** over), 24 * 60)
-        user.locked_until = utcnow() + timedelta(minutes=minutes)
+        minutes = min(current_app.config["TIPOFF_LOGIN_LOCK_MINUTES"] * (2 ** (failures - limit)), 24 * 60)
+        db.session.execute(update(User).where(User.id == user.id)
+                           .values(locked_until=utcnow() + timedelta(minutes=minutes)))
+    db.session.expire(user, ["failed_logins", "locked_until"])
     record("auth.login_failed", actor="anonymous", object_type="user", object_id=user.id,
-           department_id=user.department_id,
-           details={"stage": stage, "failures": user.failed_logins, "locked": locked})
+           department_id=user.department_id, details={"stage": stage, "failures": failures, "locked": locked})
 
 
 def check_password(username: str, password: str) -> User:
     """First login step: the password. Raises LoginFailed (generic) on any problem."""
     user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    refused = user is None or not user.active or _is_locked(user)
+    stored_hash = _dummy_hash() if refused else user.password_hash
+    # End the transaction before the deliberately slow hash: on SQLite it holds the write lock.
+    db.session.rollback()
+    matches = crypto.verify_secret(stored_hash, password or "")
     if user is None:
-        crypto.verify_secret(_dummy_hash(), password or "")
         record("auth.login_failed", actor="anonymous", details={"stage": "password", "known_user": False})
         db.session.commit()
         raise LoginFailed()
-    if not user.active or _is_locked(user):
-        crypto.verify_secret(_dummy_hash(), password or "")
+    if refused:
         record("auth.login_refused", actor="anonymous", object_type="user", object_id=user.id,
                department_id=user.department_id,
                details={"reason": "inactive" if not user.active else "locked"})
         db.session.commit()
         raise LoginFailed()
-    if not crypto.verify_secret(user.password_hash, password or ""):
+    if not matches:
         _register_failure(user, "password")
         db.session.commit()
         raise LoginFailed()
-    if crypto.needs_rehash(user.password_hash):
+    if crypto.needs_rehash(stored_hash):
         user.password_hash = crypto.hash_secret(password)
         db.session.commit()
     return user
@@ -206,7 +217,7 @@ def _totp_secret(user: User) -> str | None:
 
 
 def _accept_totp(user: User, code: str) -> bool:
-    """Check a code against the user's secret; a code (time step) is accepted only once."""
+    """Check a code against the user's secret; each time step is accepted once, even in parallel."""
     secret = _totp_secret(user)
     code = re.sub(r"\s+", "", code or "")
     if not secret or not re.fullmatch(r"\d{6}", code):
@@ -214,11 +225,14 @@ def _accept_totp(user: User, code: str) -> bool:
     totp = pyotp.TOTP(secret)
     now_step = int(utcnow().timestamp()) // totp.interval
     for step in (now_step - 1, now_step, now_step + 1):
-        if user.totp_last_step is not None and step <= user.totp_last_step:
+        if not crypto.constant_time_equal(totp.at(step * totp.interval), code):
             continue
-        if crypto.constant_time_equal(totp.at(step * totp.interval), code):
-            user.totp_last_step = step
-            return True
+        claimed = db.session.execute(
+            update(User).where(User.id == user.id,
+                               or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step))
+        db.session.expire(user, ["totp_last_step"])
+        return claimed.rowcount == 1
     return False
 
 
@@ -247,12 +261,24 @@ def complete_login(user: User, method: str) -> None:
 def begin_totp_enrolment(user: User) -> str:
     """Give the user a new (not yet active) TOTP secret and return it for the QR code."""
     secret = pyotp.random_base32()
+    _destroy_totp_secret(user)
     data_key = crypto.new_data_key("totp")
     user.totp_secret_sealed = crypto.encrypt(secret.encode(), data_key, aad=f"totp:{user.id}".encode())
     user.totp_enabled = False
     user.totp_last_step = None
+    record("auth.totp_enrolment_started", actor=user, object_type="user", object_id=user.id,
+           department_id=user.department_id)
     db.session.commit()
     return secret
+
+
+def _destroy_totp_secret(user: User) -> None:
+    """Crypto-shred a replaced TOTP secret: its data key goes with it."""
+    if user.totp_secret_sealed:
+        old_key = crypto.data_key_of(user.totp_secret_sealed)
+        if old_key is not None:
+            crypto.destroy_data_key(old_key)
+    user.totp_secret_sealed = None
 
 
 def pending_totp_secret(user: User) -> str | None:
@@ -301,6 +327,13 @@ def change_password(user: User, current: str, new: str) -> None:
     db.session.commit()
 
 
+def logout(user: User) -> None:
+    """End the user's sessions everywhere: the signed cookie alone must not stay valid."""
+    user.session_version += 1
+    record("auth.logout", actor=user, object_type="user", object_id=user.id, department_id=user.department_id)
+    db.session.commit()
+
+
 def get_user(user_id: int) -> User:
     """A user by id, or NotFound."""
     user = db.session.get(User, user_id)
@@ -325,7 +358,7 @@ def reset_password(target: User, actor: User) -> str:
 
 def reset_totp(target: User, actor: User) -> None:
     """Admin: remove a user's second factor; they enrol a new one at their next login."""
-    target.totp_secret_sealed = None
+    _destroy_totp_secret(target)
     target.totp_enabled = False
     target.totp_last_step = None
     target.session_version += 1

@@ -18,7 +18,8 @@ from tipoff.db import utcnow
 from tipoff.errors import DomainError, NotFound, ValidationFailed
 from tipoff.extensions import db, limiter
 from tipoff.public.views import safe_next
-from tipoff.reference.models import Department
+from tipoff.web import writes
+from tipoff.reference.services import handling_departments
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff")
 
@@ -86,7 +87,6 @@ def login_totp():
     if user is None or not user.totp_enabled:
         return redirect(url_for("accounts.login"))
     form = TotpForm()
-    error = None
     if form.validate_on_submit():
         try:
             services.check_totp(user, form.code.data)
@@ -95,11 +95,12 @@ def login_totp():
             flash(exc.message, "error")
             return redirect(url_for("accounts.login"))
         return _finish_login(user)
-    return render_template("accounts/totp.html", form=form, error=error), (422 if form.errors else 200)
+    return render_template("accounts/totp.html", form=form), (422 if form.errors else 200)
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMITS, methods=["POST"])
+@writes
 def enrol():
     """First login or after a reset: bind an authenticator app by QR code, then confirm a code."""
     user = _pending_user()
@@ -120,18 +121,15 @@ def enrol():
     qr_svg = Markup(segno.make(uri, error="m").svg_inline(scale=5, title=_("扫码绑定验证器")))
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     status = 422 if (error or form.errors) else 200
-    return render_template("accounts/enrol.html", form=form, error=error, qr_svg=qr_svg, secret=grouped), status
+    return render_template("accounts/enrol.html", form=form, error=error, qr_svg=qr_svg, secret=grouped,
+                           otpauth_uri=uri), status
 
 
 @bp.post("/logout")
 def logout():
     """End the session."""
     if current_user.is_authenticated:
-        from tipoff.audit.services import record
-
-        record("auth.logout", actor=current_user._get_current_object(), object_type="user",
-               object_id=current_user.id, department_id=current_user.department_id)
-        db.session.commit()
+        services.logout(current_user._get_current_object())
     logout_user()
     session.clear()
     flash(_("您已安全退出。"), "success")
@@ -186,9 +184,7 @@ def revoke_token(token_id: int):
 
 
 def _department_choices() -> list[tuple[str, str]]:
-    departments = db.session.scalars(select(Department).where(Department.active.is_(True))
-                                     .order_by(Department.sort_order, Department.code))
-    return [("", _("（无，全区角色）"))] + [(d.code, d.name) for d in departments]
+    return [("", _("（无，全区角色）"))] + [(d.code, d.name) for d in handling_departments()]
 
 
 @bp.get("/users")

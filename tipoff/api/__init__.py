@@ -87,7 +87,10 @@ def json_body(schema: Schema) -> dict:
     """Parse the request body as JSON and validate it: 400 when malformed, 422 naming bad fields."""
     if not request.is_json:
         raise MalformedJSON("请求体须为 JSON（Content-Type: application/json）。")
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # absurdly deep nesting is malformed, not a server error
+        payload = None
     if payload is None:
         raise MalformedJSON()
     if not isinstance(payload, dict):

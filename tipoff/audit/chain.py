@@ -16,14 +16,14 @@ import random
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
-from datetime import timezone
+from datetime import timedelta, timezone
 from typing import Any, Callable, TypeVar
 
 from sqlalchemy import Connection, Select, Text, and_, cast, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tipoff.audit.models import AuditEntry, AuditSeal
-from tipoff.crypto import default_hash_alg, hash_hex
+from tipoff.crypto import default_hash_alg, hash_hex, sign, verify_signature
 from tipoff.db import as_utc, set_write_intent, utcnow
 from tipoff.extensions import db
 
@@ -37,6 +37,8 @@ WINDOW = 10_000
 SEAL_LIMIT = 1000
 SEAL_ATTEMPTS = 12
 VERIFY_BATCH = 1000
+# Sealing follows every commit within moments; an entry unsealed for longer than this is suspicious.
+STALE_UNSEALED = timedelta(minutes=10)
 # PostgreSQL states worth retrying: unique violation (a rival sealer won), deadlock, serialization failure.
 RETRY_SQLSTATES = {"23505", "40P01", "40001"}
 
@@ -173,7 +175,8 @@ def _seal_once(limit: int, everything: bool, seen: dict[str, int]) -> int:
             entry_hash = hash_hex(canonical_entry(row), alg)
             link = chain_hash(prev, seq, row.id, entry_hash, alg)
             new_seals.append({"seq": seq, "entry_id": row.id, "alg": alg, "entry_hash": entry_hash,
-                              "prev_hash": prev, "chain_hash": link, "sealed_at": now})
+                              "prev_hash": prev, "chain_hash": link, "signature": sign(_signed(seq, link)),
+                              "sealed_at": now})
             prev = link
         # With RETURNING, SQLAlchemy sends batched multi-row INSERTs ("insertmanyvalues") from a cached
         # compilation; a lost race then fails as one statement (no psycopg pipeline to abort).
@@ -181,8 +184,24 @@ def _seal_once(limit: int, everything: bool, seen: dict[str, int]) -> int:
     return len(new_seals)
 
 
+def _signed(seq: int, link: str) -> bytes:
+    return f"tipoff-audit-seal|{seq}|{link}".encode("ascii")
+
+
 def verify_chain(batch_size: int = VERIFY_BATCH) -> VerifyResult:
-    """Seal what is pending, then recompute the whole chain in batches and name the first break."""
+    """Check the sealed chain first, then seal what is pending and check that too; name the first break.
+
+    Checking before sealing matters: sealing first would sign an entry someone altered after
+    removing its seal. Entries left unsealed long after they were written are reported too.
+    """
+    first = _with_write_intent(False, _walk, batch_size, None, 1, ZERO_HASH, 0)
+    if not first.ok and first.kind != "unsealed":
+        return first
+    stale = _with_write_intent(False, _count_stale_unsealed)
+    if stale:
+        return VerifyResult(False, first.checked, first.head_hash, unsealed=stale, kind="stale_unsealed",
+                            problem=f"{stale} entries older than {STALE_UNSEALED} were never sealed "
+                                    "(a seal may have been removed)")
     sealing_error = None
     try:
         seal_all_pending()
@@ -190,18 +209,31 @@ def verify_chain(batch_size: int = VERIFY_BATCH) -> VerifyResult:
         # Still verify what is sealed; the failure itself is reported as a problem.
         log.exception("audit: sealing before verification failed")
         sealing_error = type(exc).__name__
-    return _with_write_intent(False, _walk, batch_size, sealing_error)
+    return _with_write_intent(False, _walk, batch_size, sealing_error, first.checked + 1,
+                              first.head_hash or ZERO_HASH, first.checked)
 
 
-def _walk(batch_size: int, sealing_error: str | None) -> VerifyResult:
+def _count_stale_unsealed() -> int:
+    """Unsealed entries written long ago: sealing follows each commit within moments."""
+    cutoff = utcnow() - STALE_UNSEALED
+    with db.engine.connect() as conn:
+        stmt = select(func.count()).select_from(
+            _entries.outerjoin(_seals, _seals.c.entry_id == _entries.c.id)).where(
+            _seals.c.seq.is_(None), _entries.c.created_at < cutoff)
+        count = int(conn.execute(stmt).scalar() or 0)
+        conn.rollback()
+    return count
+
+
+def _walk(batch_size: int, sealing_error: str | None, start: int, prev: str, checked: int) -> VerifyResult:
     # `details` is read as raw text and parsed per row, so a tampered value that is not even JSON is
     # reported as an altered entry instead of breaking the whole batch.
     entry_columns = [c for c in _entries.c if c.name != "details"]
     columns = [_seals.c.seq, _seals.c.entry_id.label("sealed_entry_id"), _seals.c.alg,
-               _seals.c.entry_hash, _seals.c.prev_hash, _seals.c.chain_hash, *entry_columns,
+               _seals.c.entry_hash, _seals.c.prev_hash, _seals.c.chain_hash, _seals.c.signature, *entry_columns,
                cast(_entries.c.details, Text).label("details_raw")]
     joined = _seals.outerjoin(_entries, _entries.c.id == _seals.c.entry_id)
-    expected, prev, checked = 1, ZERO_HASH, 0
+    expected = start
     with db.engine.connect() as conn:
         while True:
             rows = conn.execute(select(*columns).select_from(joined).where(_seals.c.seq >= expected)
@@ -253,6 +285,9 @@ def _check_seal(row: Any, expected: int, prev: str) -> tuple[int, int | None, st
         return seq, entry_id, f"seal {seq} was altered (entry hash does not match)", 0, "seal_altered"
     if not link_ok:
         return seq, entry_id, f"seal {seq} was altered (chain hash does not match)", 0, "seal_altered"
+    if not row.signature or not verify_signature(_signed(seq, row.chain_hash), row.signature):
+        return seq, entry_id, f"seal {seq} has no valid signature (the chain was recomputed)", 0, \
+            "signature_invalid"
     return None
 
 

@@ -44,4 +44,7 @@ class AuditSeal(db.Model):
     entry_hash: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
+    # Ed25519 over (seq, chain hash) with the server's signing key: someone who can write to the
+    # database but not read the key files cannot recompute a valid chain after altering it.
+    signature: Mapped[str | None] = mapped_column(String(128))
     sealed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -161,6 +161,10 @@ def _seal_after_context(exc: BaseException | None) -> None:  # noqa: ARG001
 
 # ---------------------------------------------------------------- reading (the staff view)
 
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+MAX_PAGE = 100_000
+
+
 @dataclass
 class AuditFilters:
     """The audit view's filters, parsed from query parameters."""
@@ -183,9 +187,14 @@ class AuditFilters:
             raw = (args.get(name) or "").strip()
             if raw:
                 try:
-                    setattr(found, name, date.fromisoformat(raw))
+                    day = date.fromisoformat(raw)
                 except ValueError:
-                    found.errors[name] = raw
+                    found.errors[name] = raw[:32]
+                    continue
+                if not EARLIEST_DAY <= day <= LATEST_DAY:  # far dates overflow time-zone arithmetic
+                    found.errors[name] = raw[:32]
+                    continue
+                setattr(found, name, day)
         return found
 
     def as_args(self) -> dict[str, str]:
@@ -196,8 +205,9 @@ class AuditFilters:
         return {k: v for k, v in values.items() if v}
 
     def as_details(self) -> dict[str, str]:
-        """The filters as they go into the audit.view entry (anything address-like masked)."""
-        return {k: redact_addresses(v) for k, v in self.as_args().items()}
+        """The filters as they go into the audit.view entry (anything address-like dropped)."""
+        return {k: redact_addresses(v) for k, v in self.as_args().items()
+                if not _is_ip_address(redact_addresses(v))}
 
 
 @dataclass
@@ -217,7 +227,7 @@ def local_day_start(day: date) -> datetime:
 
 def entries_for(user: User, filters: AuditFilters, page: int = 1, per_page: int = 50) -> AuditPage:
     """Entries `user` may see under "audit.view", filtered, newest first."""
-    page = max(page, 1)
+    page = min(max(page, 1), MAX_PAGE)
     stmt = select(AuditEntry, AuditSeal.seq).outerjoin(AuditSeal, AuditSeal.entry_id == AuditEntry.id)
     stmt = scoped(stmt, user, "audit.view", AuditEntry.department_id)
     if filters.action:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -48,7 +48,7 @@ def _viewer_department() -> int | None:
 def index():
     """The audit log in the viewer's scope, newest first; the viewing itself is audited."""
     filters = services.AuditFilters.from_args(request.args)
-    page = request.args.get("page", 1, type=int) or 1
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), services.MAX_PAGE)
     user = current_user._get_current_object()
     # Recorded before the query so the page shows it (autoflush) and commits only if the page renders.
     services.record("audit.view", actor=user, department_id=_viewer_department(),
@@ -59,6 +59,13 @@ def index():
                            can_verify=user.scope("audit.view") == "district")
     db.session.commit()
     return html
+
+
+@bp.get("/verify")
+@permission_required("audit.view")
+def verify_page():
+    """The result page is only ever a POST answer; a GET (e.g. after switching language) goes to the log."""
+    return redirect(url_for("audit.index"))
 
 
 @bp.post("/verify")

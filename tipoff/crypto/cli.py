@@ -52,7 +52,7 @@ def register(group: click.Group) -> None:
     @keys.command("generate")
     def generate_command() -> None:
         """Generate missing content, blind-index and signing keys (existing keys are kept)."""
-        lines = generate_missing_keys()
+        lines = generate_missing_keys(explicit=True)
         for line in lines:
             click.echo(line)
         if not lines:

@@ -119,6 +119,13 @@ def decrypt(blob: bytes, aad: bytes = b"") -> bytes:
     return aead_decrypt(profile, _unwrap_row(data_key), nonce, body, header + aad)
 
 
+def data_key_of(blob: bytes) -> DataKey | None:
+    """The data key a blob names in its header (e.g. to destroy it with the blob), or None."""
+    if len(blob or b"") < HEADER_SIZE or blob[0] != ENVELOPE_V1:
+        return None
+    return db.session.get(DataKey, int.from_bytes(blob[2:HEADER_SIZE], "big"))
+
+
 def destroy_data_key(data_key: DataKey) -> None:
     """Crypto-shred: forget the wrapped key so its ciphertexts can never be read (caller commits)."""
     data_key.wrapped = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sys
 import secrets
 import threading
 from collections.abc import Iterator, Mapping
@@ -294,13 +295,22 @@ def init_app(app: Flask) -> None:
     ring.load()
     missing = ring.missing()
     if missing and not ring.generate_allowed:
-        # `flask tipoff keys generate` must be able to load the app that lacks the keys it will create.
-        if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        # `flask tipoff keys …` must be able to load the app that lacks the keys it will create; every
+        # other way of running the app (gunicorn, `flask run`, `flask tipoff init`) refuses.
+        if not _running_key_command():
             raise ConfigError("; ".join(missing))
-        log.warning("keys missing (only `flask tipoff` commands will work): %s", "; ".join(missing))
+        log.warning("keys missing (only `flask tipoff keys` commands will work): %s", "; ".join(missing))
     elif missing:
         log.info("development: %s", "; ".join(missing))
     app.extensions[EXTENSION] = ring
+
+
+def _running_key_command() -> bool:
+    """True while the process is the `flask tipoff keys …` command (key setup on a new server)."""
+    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        return False
+    words = [w for w in sys.argv[1:] if not w.startswith("-")]
+    return words[:2] == ["tipoff", "keys"]
 
 
 def current_keyring() -> Keyring:
@@ -310,9 +320,19 @@ def current_keyring() -> Keyring:
     return current_app.extensions[EXTENSION]
 
 
-def generate_missing_keys() -> list[str]:
-    """Generate missing content, blind-index and signing keys; lines like "generated signing key in …"."""
-    return current_keyring().generate_missing()
+def generate_missing_keys(*, explicit: bool = False) -> list[str]:
+    """Generate missing content, blind-index and signing keys; lines like "generated signing key in …".
+
+    In production only an explicit `flask tipoff keys generate` may create keys: a quiet generation by
+    `init` on a second server would fork the content keys and break every blind index.
+    """
+    ring = current_keyring()
+    if not ring.generate_allowed and not explicit:
+        missing = ring.missing()
+        if missing:
+            raise ConfigError("; ".join(missing))
+        return []
+    return ring.generate_missing()
 
 
 def ensure_identity_keypair_for_development() -> str | None:

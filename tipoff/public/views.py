@@ -1,6 +1,8 @@
 """Public pages: the home page and the language switch."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from tipoff.web import LANGUAGE_COOKIE
@@ -24,7 +26,13 @@ def home():
 
 def safe_next(target: str | None, default: str = "/") -> str:
     """Only same-site relative paths: never an open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target or len(target) > 2000:
+        return default
+    # Browsers and Werkzeug drop tabs and newlines ("/\t/evil" becomes "//evil"): refuse them all.
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target) or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
 
