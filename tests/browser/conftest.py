@@ -56,6 +56,31 @@ def live_server(live_app):
     thread.join(timeout=10)
 
 
+def serious_accessibility_problems(page) -> list[str]:
+    """Run axe-core (shipped in a Python package, nothing downloaded) and list serious findings."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"resultTypes": ["violations"],
+                                       "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
+                                                                              "wcag21aa", "best-practice"]}})
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+
+
+@pytest.fixture
+def phone(chromium, request):
+    """A phone-sized browser (390×844, touch, Chinese locale)."""
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
+                                   device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def page(chromium, request):
     """A fresh browser context per test; a screenshot is kept in test-artifacts/ at the end."""

@@ -147,3 +147,29 @@ def reply_to_department():
     message = services.post_message(tip, data["body"], sender="reporter")
     return jsonify(MessageSchema().dump({"sender": "reporter", "body": data["body"],
                                          "created_at": message.created_at})), 201
+
+
+class EvidenceReceiptSchema(Schema):
+    reference = fields.String()
+    files = fields.Integer()
+
+
+@api_route("/tips/evidence", method="POST",
+           summary="Add evidence files (multipart/form-data: reference, access_code, evidence[], "
+                   "keep_photo_metadata)", tags=["intake"], auth=False, response_schema=EvidenceReceiptSchema,
+           status=201, responses={404: "Unknown reference or wrong code", 413: "Upload too large",
+                                  422: "A file was refused (type, size, count)", 429: "Too many attempts"})
+@limiter.limit("10 per hour")
+def add_evidence():
+    """Add photos, documents, audio or video to a tip; photos are stripped of metadata."""
+    from tipoff.intake.attachments import Upload
+
+    if not request.mimetype == "multipart/form-data":
+        raise ValidationFailed("请以 multipart/form-data 上传文件。", fields={"evidence": ["须为 multipart/form-data"]})
+    tip = services.open_for_reporter(request.form.get("reference", ""), request.form.get("access_code", ""))
+    uploads = [Upload(f.filename or "", f.read()) for f in request.files.getlist("evidence") if f and f.filename]
+    if not uploads:
+        raise ValidationFailed(fields={"evidence": ["请选择要上传的文件。"]})
+    count = services.add_evidence_later(tip, uploads, request.form.get("keep_photo_metadata") in ("1", "true"))
+    return jsonify(EvidenceReceiptSchema().dump({"reference": request.form.get("reference", "").strip().upper(),
+                                                 "files": count})), 201

@@ -92,3 +92,23 @@ class TipMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tip: Mapped[Tip] = relationship(back_populates="messages")
+
+
+class Attachment(db.Model):
+    """An evidence file: cleaned, encrypted under the tip's data key, stored in the data directory."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # image, pdf, office, audio, video
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)  # bytes as stored (after cleaning)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the stored (cleaned) content
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    # The file name the reporter's device gave (it can name a person) and the photo's own time and
+    # place (kept only when asked), both encrypted under the tip's key.
+    filename_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    evidence_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(20))  # reporter, operator
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

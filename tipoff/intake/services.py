@@ -9,7 +9,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from tipoff.cases.states import CaseState, public_status
 from tipoff.db import as_utc, utcnow
 from tipoff.errors import DomainError, NotFound, ValidationFailed
 from tipoff.extensions import db
+from tipoff.intake.attachments import Upload, discard, prepare_uploads, store_evidence
 from tipoff.intake.models import ReporterIdentity, Tip, TipMessage
 from tipoff.intake.proof import make_proof, read_proof
 from tipoff.intake.submission import WEB, Catalogue, ReporterDetails, parse_reporter, parse_submission
@@ -104,8 +105,8 @@ def _replayed_receipt(key: str) -> Receipt | None:
 
 
 def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
-               idempotency_key: str | None = None) -> Receipt:
-    """Validate, route, seal and store a tip; return its receipt (the only time the code is shown)."""
+               idempotency_key: str | None = None, uploads: Sequence[Upload] = ()) -> Receipt:
+    """Validate, route, seal and store a tip with its evidence; return its receipt (code shown once)."""
     if idempotency_key is not None and not 16 <= len(idempotency_key) <= 200:
         raise ValidationFailed("Idempotency-Key 须为 16–200 个字符。",
                                fields={"idempotency_key": ["须为 16–200 个字符"]})
@@ -118,6 +119,9 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
         if replay is not None:
             return replay
     submission = parse_submission(raw, catalogue(), channel=channel)
+    # Cleaning photos is CPU work too: done before the inserts take SQLite's write lock.
+    db.session.rollback()
+    prepared = prepare_uploads(list(uploads), keep_time_and_place=submission.keep_photo_metadata)
     decision, department = route_tip(TipFacts(submission.category, submission.sector,
                                               submission.township, submission.description))
     data_key = crypto.new_data_key("tip")
@@ -141,6 +145,8 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     tip.proof = make_proof(tip.reference, received_at, tip.content_digest)
     if submission.reporter is not None:
         _add_identity(tip, submission.reporter, source="submission" if channel == WEB else "operator")
+    stored = store_evidence(tip, prepared, uploaded_by="reporter" if channel == WEB else "operator",
+                            actor=entered_by)
     status = public_status(tip.status)
     receipt = Receipt(tip.reference, access_code, received_at.isoformat(), status.code, status.label,
                       department.code, department.name, tip.proof)
@@ -155,9 +161,12 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
                     "routing_rule": decision.rule_code, "supervised": decision.supervised})
     try:
         db.session.commit()
-    except IntegrityError:
-        # The same Idempotency-Key arrived twice at once: the other request stored the tip.
+    except Exception as exc:
         db.session.rollback()
+        discard(stored)  # no receipt, no tip, and no orphaned evidence files
+        if not isinstance(exc, IntegrityError):
+            raise
+        # The same Idempotency-Key arrived twice at once: the other request stored the tip.
         replay = _replayed_receipt(idempotency_key) if idempotency_key else None
         if replay is None:
             raise
@@ -252,6 +261,24 @@ def post_message(tip: Tip, body: str, *, sender: str, staff=None) -> TipMessage:
            department_id=tip.department_id)
     db.session.commit()
     return message
+
+
+def add_evidence_later(tip: Tip, uploads: Sequence[Upload], keep_time_and_place: bool) -> int:
+    """The reporter adds files through the reporter channel; returns how many were stored."""
+    from tipoff.intake.attachments import tip_attachments
+
+    tip_id, already = tip.id, len(tip_attachments(tip))
+    db.session.rollback()  # clean photos outside the write transaction
+    prepared = prepare_uploads(list(uploads), keep_time_and_place=keep_time_and_place, already=already)
+    tip = db.session.get(Tip, tip_id)
+    stored = store_evidence(tip, prepared, uploaded_by="reporter")
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        discard(stored)
+        raise
+    return len(stored)
 
 
 def add_identity_later(tip: Tip, raw: Mapping[str, Any]) -> None:

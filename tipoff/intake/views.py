@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -17,6 +17,8 @@ from tipoff.cases.states import public_status
 from tipoff.errors import DomainError, ValidationFailed, domain_error_response, http_error_response
 from tipoff.extensions import limiter
 from tipoff.intake import services
+from tipoff.intake.attachments import Upload
+from tipoff.intake.evidence import MAX_FILE_BYTES, MAX_FILES
 from tipoff.intake.submission import CONTACT_PREFERENCES
 from tipoff.reference.services import active_categories, active_sectors, active_townships
 
@@ -36,6 +38,11 @@ def _typed() -> dict[str, str]:
     return {name: request.form.get(name, "") for name in FORM_FIELDS}
 
 
+def _uploads() -> list[Upload]:
+    """The evidence files of this request (read in memory; empty file inputs skipped)."""
+    return [Upload(f.filename or "", f.read()) for f in request.files.getlist("evidence") if f and f.filename]
+
+
 def _render_form(values: dict, errors: dict | None = None, notice: str | None = None, status: int = 200):
     values = dict(values)
     if not values.get("idempotency_key"):
@@ -43,7 +50,7 @@ def _render_form(values: dict, errors: dict | None = None, notice: str | None = 
     return render_template("intake/report.html", values=values, errors=errors or {}, notice=notice,
                            categories=active_categories(), sectors=active_sectors(),
                            townships=active_townships(), contact_preferences=CONTACT_PREFERENCES,
-                           honeypot=HONEYPOT), status
+                           honeypot=HONEYPOT, max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // (1024 * 1024)), status
 
 
 @bp.get("/report")
@@ -61,9 +68,13 @@ def report_submit():
     if request.form.get(HONEYPOT):
         return _render_form(values, notice=_("提交未通过自动检查，请刷新页面后重新提交。"), status=422)
     try:
-        receipt = services.submit_tip(values, idempotency_key=values["idempotency_key"] or None)
+        receipt = services.submit_tip(values, idempotency_key=values["idempotency_key"] or None,
+                                      uploads=_uploads())
     except ValidationFailed as exc:
-        return _render_form(values, exc.fields, notice=exc.message, status=422)
+        notice = exc.message
+        if "evidence" in exc.fields:
+            notice += _("（出于安全原因，浏览器不会保留已选择的文件，请重新选择。）")
+        return _render_form(values, exc.fields, notice=notice, status=exc.status)
     return render_template("intake/receipt.html", receipt=receipt), 201
 
 
@@ -75,6 +86,15 @@ def _expired_form(exc):
                             status=400)
     return render_template("errors/error.html", status=400, code="csrf", fields={},
                            message=_("页面已过期，请返回刷新后重试。")), 400
+
+
+@bp.errorhandler(413)
+def _too_large(exc):
+    """The whole upload is over the limit: the form cannot be read, so say what to do."""
+    if request.endpoint == "intake.report_submit":
+        return _render_form({}, notice=_("上传的文件总共太大。请减少文件数量或剪短视频后重新提交；"
+                                         "您写的文字如仍显示在页面上，可直接再次提交。"), status=413)
+    return http_error_response(exc)
 
 
 @bp.errorhandler(Exception)
@@ -107,9 +127,12 @@ def _reporter_tip():
 
 
 def _render_status(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    from tipoff.intake.attachments import tip_attachments
+
     return render_template("intake/status.html", tip=tip, public=public_status(tip.status),
                            messages=services.messages_of(tip), errors=errors or {}, values=values or {},
-                           contact_preferences=CONTACT_PREFERENCES), status
+                           contact_preferences=CONTACT_PREFERENCES, attachments=tip_attachments(tip),
+                           max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // (1024 * 1024)), status
 
 
 @bp.get("/status")
@@ -164,6 +187,22 @@ def status_identity():
         services.add_identity_later(tip, values)
     except ValidationFailed as exc:
         return _render_status(tip, exc.fields, values, 422)
+    return redirect(url_for("intake.status"))
+
+
+@bp.post("/status/evidence")
+@limiter.limit("10 per hour")
+def status_evidence():
+    """The reporter adds evidence files to their tip."""
+    tip = _reporter_tip()
+    if tip is None:
+        return redirect(url_for("intake.status"))
+    try:
+        count = services.add_evidence_later(tip, _uploads(), request.form.get("keep_photo_metadata") == "1")
+    except ValidationFailed as exc:
+        return _render_status(services.tip_by_id(session[REPORTER_SESSION]["id"]), exc.fields, {}, exc.status)
+    if count:
+        flash(_("已收到 %(n)s 个附件。", n=count), "success")
     return redirect(url_for("intake.status"))
 
 

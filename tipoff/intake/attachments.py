@@ -1,0 +1,142 @@
+"""Storing evidence files: cleaned, encrypted, written atomically, never in plaintext on disk.
+
+Uploads are read in memory (tipoff.web keeps Werkzeug from spooling them to temporary files), checked
+by their bytes, photos stripped of metadata, then encrypted under the tip's data key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from tipoff import crypto
+from tipoff.audit.services import record
+from tipoff.errors import ValidationFailed
+from tipoff.extensions import db
+from tipoff.intake.evidence import MAX_FILES, EvidenceRejected, FileKind, PhotoEvidence, prepare
+from tipoff.intake.models import Attachment, Tip
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file as received: its name on the sender's device and its bytes."""
+
+    filename: str
+    data: bytes
+
+
+class StorageFull(ValidationFailed):
+    """The attachment store cannot take the file (disk full)."""
+
+    status = 507
+    code = "storage_full"
+
+
+def storage_dir() -> Path:
+    path = Path(current_app.config["TIPOFF_DATA_DIR"]) / "attachments"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _aad(tip: Tip, attachment_id: int, part: str) -> bytes:
+    return f"tip:{tip.id}:attachment:{attachment_id}:{part}".encode()
+
+
+def _write_atomically(path: Path, blob: bytes) -> None:
+    temporary = path.with_suffix(".partial")
+    try:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+            handle.write(blob)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise StorageFull("附件暂时无法保存（存储空间不足）。您填写的文字已保留，请稍后再上传附件。",
+                          fields={"evidence": ["附件暂时无法保存"]}) from exc
+
+
+def check_uploads(uploads: list[Upload], *, already: int = 0) -> None:
+    """Refuse too many files before any work is done."""
+    if len(uploads) + already > MAX_FILES:
+        raise ValidationFailed(fields={"evidence": [f"每件举报最多 {MAX_FILES} 个附件。"]})
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    upload: Upload
+    kind: FileKind
+    content: bytes
+    evidence: PhotoEvidence | None
+
+
+def prepare_uploads(uploads: list[Upload], *, keep_time_and_place: bool, already: int = 0) -> list[PreparedFile]:
+    """Check and clean files (CPU only, no database): run it before a transaction opens."""
+    check_uploads(uploads, already=already)
+    prepared, problems = [], []
+    for index, upload in enumerate(uploads):
+        try:
+            prepared.append(PreparedFile(upload, *prepare(upload.data, keep_time_and_place)))
+        except EvidenceRejected as exc:
+            problems.append(f"{upload.filename[:60] or f'第 {index + 1} 个文件'}：{exc}")
+    if problems:
+        raise ValidationFailed("有附件无法接收。", fields={"evidence": problems})
+    return prepared
+
+
+def store_evidence(tip: Tip, prepared: list[PreparedFile], *, uploaded_by: str, actor=None) -> list[Attachment]:
+    """Encrypt and store prepared files for a tip (the caller commits; `discard` undoes the files)."""
+    attachments = []
+    try:
+        for item in prepared:
+            attachment = Attachment(tip_id=tip.id, kind=item.kind.kind, media_type=item.kind.media_type,
+                                    size=len(item.content), sha256=hashlib.sha256(item.content).hexdigest(),
+                                    stored_name=secrets.token_hex(16), uploaded_by=uploaded_by)
+            db.session.add(attachment)
+            db.session.flush()
+            attachment.filename_sealed = crypto.encrypt(item.upload.filename[:200].encode("utf-8"), tip.data_key,
+                                                        aad=_aad(tip, attachment.id, "filename"))
+            if item.evidence is not None and item.evidence.as_dict():
+                attachment.evidence_sealed = crypto.encrypt(json.dumps(item.evidence.as_dict()).encode(),
+                                                            tip.data_key, aad=_aad(tip, attachment.id, "evidence"))
+            _write_atomically(storage_dir() / attachment.stored_name,
+                              crypto.encrypt(item.content, tip.data_key, aad=_aad(tip, attachment.id, "content")))
+            attachments.append(attachment)
+    except Exception:
+        discard(attachments)
+        raise
+    if attachments:
+        record("tip.evidence_added", actor=actor or ("public" if uploaded_by == "reporter" else None),
+               object_type="tip", object_id=tip.reference, department_id=tip.department_id,
+               details={"files": len(attachments), "kinds": sorted({a.kind for a in attachments})})
+    return attachments
+
+
+def discard(attachments: list[Attachment]) -> None:
+    """Remove stored files of attachments whose transaction did not commit (no orphans on disk)."""
+    for attachment in attachments:
+        (storage_dir() / attachment.stored_name).unlink(missing_ok=True)
+
+
+def tip_attachments(tip: Tip) -> list[Attachment]:
+    """A tip's attachments, oldest first."""
+    return list(db.session.scalars(db.select(Attachment).where(Attachment.tip_id == tip.id)
+                                   .order_by(Attachment.id)))
+
+
+def read_attachment(tip: Tip, attachment: Attachment) -> bytes:
+    """The decrypted content of a stored attachment (callers audit the read)."""
+    blob = (storage_dir() / attachment.stored_name).read_bytes()
+    return crypto.decrypt(blob, aad=_aad(tip, attachment.id, "content"))
+
+
+def evidence_fields(tip: Tip, attachment: Attachment) -> dict:
+    """The photo's kept time and place, decrypted ({} when not kept)."""
+    if not attachment.evidence_sealed:
+        return {}
+    return json.loads(crypto.decrypt(attachment.evidence_sealed, aad=_aad(tip, attachment.id, "evidence")))
