@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from tipoff.accounts.views import bp as accounts_bp
     from tipoff.api import bp as api_bp
     from tipoff.audit.views import bp as audit_bp
+    from tipoff.intake.operator import bp as operator_bp
     from tipoff.intake.views import bp as intake_bp
     from tipoff.public.views import bp as public_bp
     from tipoff.reference.views import bp as reference_bp
@@ -106,5 +107,5 @@ def _register_blueprints(app: Flask) -> None:
     import tipoff.intake.api  # noqa: F401
     import tipoff.reference.api  # noqa: F401
 
-    for blueprint in (public_bp, intake_bp, accounts_bp, staff_bp, audit_bp, reference_bp, api_bp):
+    for blueprint in (public_bp, intake_bp, operator_bp, accounts_bp, staff_bp, audit_bp, reference_bp, api_bp):
         app.register_blueprint(blueprint)

@@ -19,6 +19,7 @@ MATRIX = {
     ("GET", "/staff/audit/"): {"admin", "overseer", "leader"},
     ("GET", "/staff/admin/reference/"): {"admin"},
     ("GET", "/staff/audit/verify"): {"admin", "overseer", "leader"},
+    ("GET", "/staff/tips/new"): {"operator"},
 }
 # Allowed roles are sent on from these (e.g. a result page that only exists after a POST).
 REDIRECTS = {("GET", "/staff/audit/verify")}

@@ -43,14 +43,16 @@ def _uploads() -> list[Upload]:
     return [Upload(f.filename or "", f.read()) for f in request.files.getlist("evidence") if f and f.filename]
 
 
-def _render_form(values: dict, errors: dict | None = None, notice: str | None = None, status: int = 200):
+def _render_form(values: dict, errors: dict | None = None, notice: str | None = None, status: int = 200,
+                 **extra):
     values = dict(values)
     if not values.get("idempotency_key"):
         values["idempotency_key"] = crypto.random_token(24)
     return render_template("intake/report.html", values=values, errors=errors or {}, notice=notice,
                            categories=active_categories(), sectors=active_sectors(),
                            townships=active_townships(), contact_preferences=CONTACT_PREFERENCES,
-                           honeypot=HONEYPOT, max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // (1024 * 1024)), status
+                           honeypot=HONEYPOT, max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // (1024 * 1024),
+                           **extra), status
 
 
 @bp.get("/report")
