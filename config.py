@@ -30,6 +30,14 @@ def _database_url(url: str) -> str:
     return url
 
 
+def _clock_amounts(value: str) -> dict[str, int]:
+    """"T2=5,T3=60" -> {"T2": 5, "T3": 60}."""
+    pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(value)
+    return {code.strip(): int(amount) for code, amount in pairs}
+
+
 # name of the environment variable (without TIPOFF_) -> (config key, parser)
 ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
@@ -53,6 +61,7 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "TRUSTED_PROXIES": ("TIPOFF_TRUSTED_PROXIES", int),
     "LOG_LEVEL": ("TIPOFF_LOG_LEVEL", str),
     "SECURE_COOKIES": ("SESSION_COOKIE_SECURE", _bool),
+    "CLOCK_AMOUNTS": ("TIPOFF_CLOCK_AMOUNTS", _clock_amounts),
 }
 
 
@@ -109,6 +118,8 @@ class Config:
     TIPOFF_TRUSTED_PROXIES = 0
     TIPOFF_LOG_LEVEL = "INFO"
     TIPOFF_FAST_CRYPTO = False
+    # Statutory clocks (RULES.md §5): e.g. {"T2": 5, "T3": 60}; unset codes keep the RULES defaults.
+    TIPOFF_CLOCK_AMOUNTS: dict | None = None
     TIPOFF_HSTS = False
     # Development may create its own secret and keys on first start; production never does.
     TIPOFF_GENERATE_MISSING_KEYS = False

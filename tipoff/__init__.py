@@ -96,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     from tipoff.accounts.views import bp as accounts_bp
     from tipoff.api import bp as api_bp
     from tipoff.audit.views import bp as audit_bp
+    from tipoff.cases.views import bp as cases_bp
     from tipoff.intake.operator import bp as operator_bp
     from tipoff.intake.views import bp as intake_bp
     from tipoff.public.views import bp as public_bp
@@ -105,7 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     # Feature packages attach their JSON routes to the API blueprint before it is registered.
     import tipoff.accounts.api  # noqa: F401
     import tipoff.intake.api  # noqa: F401
+    import tipoff.cases.api  # noqa: F401
     import tipoff.reference.api  # noqa: F401
 
-    for blueprint in (public_bp, intake_bp, operator_bp, accounts_bp, staff_bp, audit_bp, reference_bp, api_bp):
+    for blueprint in (public_bp, intake_bp, operator_bp, cases_bp, accounts_bp, staff_bp, audit_bp, reference_bp, api_bp):
         app.register_blueprint(blueprint)

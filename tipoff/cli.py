@@ -70,12 +70,14 @@ def register_cli(app: Flask) -> None:
     """Attach the tipoff command group and every feature's subcommands."""
     from tipoff.accounts.cli import register as register_accounts
     from tipoff.audit.cli import register as register_audit
+    from tipoff.cases.cli import register as register_calendar
     from tipoff.crypto.cli import register as register_keys
     from tipoff.reference.cli import register as register_reference
 
     if "tipoff" not in app.cli.commands:
         register_accounts(tipoff_cli)
         register_audit(tipoff_cli)
+        register_calendar(tipoff_cli)
         register_keys(tipoff_cli)
         register_reference(tipoff_cli)
         app.cli.add_command(tipoff_cli)

@@ -53,14 +53,49 @@ class Tip(db.Model):
     # Wrong access codes against this reference: a growing pause, never a permanent lock.
     failed_lookups: Mapped[int] = mapped_column(Integer, default=0)
     lookup_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Optimistic locking of case actions: the workflow bumps it (reporter lookups never do).
     version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
+    # Case handling (案件办理): the current deadline and what the workflow has recorded so far.
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    deadline_rule: Mapped[str | None] = mapped_column(String(8))
+    # True when the deadline rests on the calendar's fallback (a year without official data yet).
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    designated: Mapped[bool] = mapped_column(Boolean, default=False)  # final designation by the 安委办
+    awaiting_designation: Mapped[bool] = mapped_column(Boolean, default=False)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    forwarded_upward: Mapped[bool] = mapped_column(Boolean, default=False)
+    upward_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    conclusion: Mapped[dict | None] = mapped_column(JSON)  # enforcement taken, fine (as a string), grade …
 
     department: Mapped[Department] = relationship()
     data_key: Mapped[DataKey] = relationship()
     messages: Mapped[list["TipMessage"]] = relationship(back_populates="tip", order_by="TipMessage.id")
     identities: Mapped[list["ReporterIdentity"]] = relationship(back_populates="tip")
+
+
+class CaseEvent(db.Model):
+    """One step in a case's history: the action, who, the state and department before and after."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_label: Mapped[str] = mapped_column(String(100))
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    from_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    to_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    # Free text (reasons, notes, summaries) can describe people: encrypted under the tip's key.
+    text_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    details: Mapped[dict | None] = mapped_column(JSON)  # codes and figures only
+    public: Mapped[bool] = mapped_column(Boolean, default=False)  # shown to the reporter on /status
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ReporterIdentity(db.Model):

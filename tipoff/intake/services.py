@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tipoff import crypto
 from tipoff.audit.services import record
+from tipoff.cases import clocks
 from tipoff.cases.states import CaseState, public_status
 from tipoff.db import as_utc, utcnow
 from tipoff.errors import DomainError, NotFound, ValidationFailed
@@ -126,6 +127,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
                                               submission.township, submission.description))
     data_key = crypto.new_data_key("tip")
     received_at = utcnow().replace(microsecond=0)
+    first_deadline = clocks.deadline("T2", received_at)
     tip = Tip(channel=submission.channel, category_code=submission.category, sector_code=submission.sector,
               township_code=submission.township, subject_name=submission.subject_name,
               subject_credit_code=submission.subject_credit_code, address=submission.address,
@@ -136,6 +138,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
               status=CaseState.RECEIVED.value, department_id=department.id, routing_rule=decision.rule_code,
               routing_explanation=decision.explanation, copy_to=list(decision.copy_to),
               supervised=decision.supervised, received_at=received_at,
+              deadline_rule="T2", deadline_at=first_deadline.due, deadline_provisional=first_deadline.provisional,
               entered_by_user_id=getattr(entered_by, "id", None))
     db.session.add(tip)
     db.session.flush()
@@ -244,7 +247,7 @@ def messages_of(tip: Tip) -> list[MessageView]:
                         m.created_at) for m in tip.messages]
 
 
-def post_message(tip: Tip, body: str, *, sender: str, staff=None) -> TipMessage:
+def post_message(tip: Tip, body: str, *, sender: str, staff=None, commit: bool = True) -> TipMessage:
     """Add a message from the reporter or the department (encrypted under the tip's key)."""
     from tipoff.intake.validators import clean_text
 
@@ -259,7 +262,8 @@ def post_message(tip: Tip, body: str, *, sender: str, staff=None) -> TipMessage:
     message.body_sealed = crypto.encrypt(text.encode("utf-8"), tip.data_key, aad=_aad(tip, f"message:{message.id}"))
     record(f"tip.message_from_{sender}", actor=staff or "public", object_type="tip", object_id=tip.reference,
            department_id=tip.department_id)
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return message
 
 

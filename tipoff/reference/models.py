@@ -1,11 +1,12 @@
 """Reference data models. Loaded from a seed file (`flask tipoff init`), editable by an admin."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tipoff.db import UTCDateTime, utcnow
 from tipoff.extensions import db
 
 
@@ -103,3 +104,18 @@ class RoutingRule(db.Model):
     source: Mapped[str | None] = mapped_column(Text)
     effective_from: Mapped[date | None] = mapped_column(Date)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class HolidayOverride(db.Model):
+    """An administrator's entry in the working-day calendar: next year's official notice before the
+    calendar package knows it, or a local change. Rows are revoked, never deleted."""
+
+    __tablename__ = "holiday_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text)  # the source: e.g. 国办发明电〔2026〕… , or the district notice
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

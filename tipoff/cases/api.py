@@ -1,0 +1,108 @@
+"""Cases over JSON: the queue, one case, and its actions — scoped exactly like the staff pages."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+from marshmallow import Schema, fields
+
+from tipoff.api import MalformedJSON, api_route
+from tipoff.cases import services
+from tipoff.cases.states import internal_label, public_status
+from tipoff.errors import ValidationFailed
+from tipoff.web import writes
+
+
+class CaseSummarySchema(Schema):
+    reference = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    public_status = fields.String()
+    department = fields.Dict()
+    category = fields.String()
+    sector = fields.String()
+    township = fields.String(allow_none=True)
+    received_at = fields.DateTime()
+    deadline = fields.DateTime(allow_none=True)
+    deadline_rule = fields.String(allow_none=True)
+    supervised = fields.Boolean()
+    version = fields.Integer()
+
+
+class CaseEventSchema(Schema):
+    action = fields.String()
+    actor = fields.String()
+    from_state = fields.String()
+    to_state = fields.String()
+    text = fields.String(allow_none=True)
+    details = fields.Dict(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class CaseSchema(CaseSummarySchema):
+    subject_name = fields.String()
+    routing_explanation = fields.String()
+    transfers = fields.Integer()
+    designated = fields.Boolean()
+    outcome = fields.String(allow_none=True)
+    conclusion = fields.Dict(allow_none=True)
+    history = fields.List(fields.Nested(CaseEventSchema))
+
+
+class ActionSchema(Schema):
+    """An action and its fields (see tipoff.cases.workflow); unknown fields are ignored per action."""
+
+    action = fields.String(required=True)
+    version = fields.Integer(load_default=None)
+
+
+def summary(tip) -> dict:
+    return {"reference": tip.reference, "status": tip.status, "status_label": internal_label(tip.status),
+            "public_status": public_status(tip.status).code,
+            "department": {"code": tip.department.code, "name": tip.department.name},
+            "category": tip.category_code, "sector": tip.sector_code, "township": tip.township_code,
+            "received_at": tip.received_at, "deadline": tip.deadline_at, "deadline_rule": tip.deadline_rule,
+            "supervised": tip.supervised, "version": tip.version}
+
+
+def detail(tip) -> dict:
+    return {**summary(tip), "subject_name": tip.subject_name, "routing_explanation": tip.routing_explanation,
+            "transfers": tip.transfers, "designated": tip.designated, "outcome": tip.outcome,
+            "conclusion": tip.conclusion,
+            "history": [{"action": e.action, "actor": e.actor_label, "from_state": e.from_state,
+                         "to_state": e.to_state, "text": text, "details": e.details, "created_at": e.created_at}
+                        for e, text in services.history(tip)]}
+
+
+@api_route("/cases", summary="Open cases the token's user may see, soonest deadline first", tags=["cases"],
+           permission="cases.view", response_schema=CaseSummarySchema)
+def list_cases():
+    """The queue as JSON (50 per page, ?page=N)."""
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+    return jsonify({"cases": [CaseSummarySchema().dump(summary(t)) for t in services.queue(g.api_user, page=page)],
+                    "page": page})
+
+
+@writes
+@api_route("/cases/<reference>", summary="One case with its history", tags=["cases"], permission="cases.view",
+           response_schema=CaseSchema, responses={404: "No such case in the user's scope"})
+def get_case(reference: str):
+    """A case's facts, state, deadline and history (a sensitive read: audited)."""
+    tip = services.case_for(g.api_user, reference)
+    services.record_view(g.api_user, tip)
+    return jsonify(CaseSchema().dump(detail(tip)))
+
+
+@api_route("/cases/<reference>/actions", method="POST", summary="Perform a workflow action", tags=["cases"],
+           permission="cases.view", request_schema=ActionSchema, response_schema=CaseSchema,
+           responses={404: "No such case in the user's scope", 409: "Not allowed in this state, or changed meanwhile"})
+def case_action(reference: str):
+    """Accept, reject, transfer, designate, extend, conclude, message, note, forward upward, close."""
+    payload = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(payload, dict):
+        raise MalformedJSON("请求体须为 JSON 对象。")
+    action, version = payload.get("action"), payload.get("version")
+    if not isinstance(action, str):
+        raise ValidationFailed(fields={"action": ["请给出操作名称。"]})
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ValidationFailed(fields={"version": ["须为整数。"]})
+    outcome = services.perform(g.api_user, reference, action, payload, expected_version=version)
+    return jsonify({**CaseSchema().dump(detail(outcome.tip)), "message": outcome.message})

@@ -1,0 +1,54 @@
+"""`flask tipoff holidays …` — the administrator's entries in the working-day calendar."""
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+
+@click.group("holidays")
+def holidays() -> None:
+    """Working-day calendar overrides (e.g. next year's State Council notice)."""
+
+
+@holidays.command("set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--working/--rest", required=True, help="a working day (调休上班) or a rest day")
+@click.option("--note", required=True, help="the source, e.g. the notice and its number")
+@with_appcontext
+def set_day(day, working: bool, note: str) -> None:
+    """Say whether DAY is a working day; replaces an earlier entry for the same day."""
+    from tipoff.audit.services import record
+    from tipoff.db import utcnow
+    from tipoff.extensions import db
+    from tipoff.reference.models import HolidayOverride
+
+    the_day: date = day.date()
+    existing = db.session.scalar(select(HolidayOverride).where(HolidayOverride.day == the_day))
+    if existing is not None:
+        existing.working, existing.note, existing.revoked_at = working, note.strip(), None
+    else:
+        db.session.add(HolidayOverride(day=the_day, working=working, note=note.strip(), created_at=utcnow()))
+    record("calendar.override", actor="cli", object_type="day", object_id=the_day.isoformat(),
+           details={"working": working})
+    db.session.commit()
+    click.echo(f"{the_day}: {'working day' if working else 'rest day'} ({note.strip()})")
+
+
+@holidays.command("list")
+@with_appcontext
+def list_days() -> None:
+    """The overrides in force."""
+    from tipoff.extensions import db
+    from tipoff.reference.models import HolidayOverride
+
+    for row in db.session.scalars(select(HolidayOverride).where(HolidayOverride.revoked_at.is_(None))
+                                  .order_by(HolidayOverride.day)):
+        click.echo(f"{row.day}\t{'working' if row.working else 'rest'}\t{row.note}")
+
+
+def register(group: click.Group) -> None:
+    """Attach the calendar commands to `flask tipoff`."""
+    group.add_command(holidays)

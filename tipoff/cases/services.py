@@ -1,0 +1,363 @@
+"""Case services: `perform` carries out every workflow action — checks, state, deadline, history, audit.
+
+Refusals change nothing: 404 for a case outside the actor's department, 403 for a role that may not
+act, 409 for an action the state does not allow or a case someone else changed meanwhile.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Mapping
+
+from sqlalchemy import select, update
+
+from tipoff import crypto
+from tipoff.audit.services import record
+from tipoff.cases import clocks
+from tipoff.cases.states import CaseState
+from tipoff.cases.workflow import (
+    ENFORCEMENT,
+    MAX_EXTENSION_DAYS,
+    OUTCOMES,
+    REJECTION_REASONS,
+    REPORTER_TRANSITIONS,
+    TRANSITIONS,
+    Transition,
+)
+from tipoff.db import as_utc, utcnow
+from tipoff.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tipoff.extensions import db
+from tipoff.intake.models import CaseEvent, Tip
+from tipoff.intake.validators import clean_text
+from tipoff.policy import Role
+from tipoff.reference.models import Department
+
+TEXT_MAX = 2000
+ACCIDENT_GRADES = ("general", "larger", "major", "especially_major")
+MAX_FINE = Decimal("100000000000")  # ¥100 billion: anything above is a typing error
+
+
+@dataclass
+class Outcome:
+    """What an action produced, for the view to report."""
+
+    tip: Tip
+    event: CaseEvent
+    message: str
+
+
+def visible_to(user, tip: Tip) -> bool:
+    """May this staff user see this case at all (department scope)?"""
+    scope = user.scope("cases.view")
+    return scope == "district" or (scope == "department" and user.department_id == tip.department_id)
+
+
+def case_for(user, reference: str) -> Tip:
+    """A case by reference, or NotFound when it does not exist or lies outside the user's scope."""
+    tip = db.session.scalar(select(Tip).where(Tip.reference == (reference or "").strip().upper()))
+    if tip is None or not visible_to(user, tip):
+        raise NotFound("找不到该案件。")
+    return tip
+
+
+def record_view(user, tip: Tip) -> None:
+    """Reading a case (its description, history) is a sensitive read: it leaves an audit entry."""
+    record("case.view", actor=user, object_type="tip", object_id=tip.reference, department_id=tip.department_id)
+    db.session.commit()
+
+
+def _text(payload: Mapping[str, Any], key: str, label: str, required: bool = True) -> str | None:
+    value = payload.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationFailed(fields={key: [f"请填写{label}。"]})
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(fields={key: [f"{label}须为文字。"]})
+    try:
+        return clean_text(value, field=label, minimum=1, maximum=TEXT_MAX, multiline=True)
+    except ValueError as exc:
+        raise ValidationFailed(fields={key: [str(exc)]}) from None
+
+
+def _department(payload: Mapping[str, Any], current_id: int) -> Department:
+    code = payload.get("to_department")
+    department = db.session.scalar(select(Department).where(Department.code == code, Department.active.is_(True),
+                                                            Department.handles_tips.is_(True))) \
+        if isinstance(code, str) else None
+    if department is None:
+        raise ValidationFailed(fields={"to_department": ["请选择承办部门。"]})
+    if department.id == current_id:
+        raise ValidationFailed(fields={"to_department": ["不能移交给本部门。"]})
+    return department
+
+
+def parse_money(value: Any, field: str = "fine") -> Decimal | None:
+    """An amount in yuan with at most two decimals, non-negative and sane; None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValidationFailed(fields={field: ["金额须写成数字字符串，例如 \"100000.00\"。"]})
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValidationFailed(fields={field: ["金额不是有效的数字。"]}) from None
+    if not amount.is_finite() or amount < 0:
+        raise ValidationFailed(fields={field: ["金额不能为负数。"]})
+    if amount.as_tuple().exponent < -2:
+        raise ValidationFailed(fields={field: ["金额最多两位小数（到分）。"]})
+    if amount > MAX_FINE:
+        raise ValidationFailed(fields={field: ["金额过大，请核对。"]})
+    return amount.quantize(Decimal("0.01"))
+
+
+def _conclusion(tip: Tip, payload: Mapping[str, Any]) -> dict:
+    outcome = payload.get("outcome")
+    if outcome not in OUTCOMES:
+        raise ValidationFailed(fields={"outcome": ["请选择核查结论。"]})
+    enforcement = payload.get("enforcement") or []
+    if isinstance(enforcement, str):
+        enforcement = [enforcement]
+    if not isinstance(enforcement, list) or any(e not in ENFORCEMENT for e in enforcement):
+        raise ValidationFailed(fields={"enforcement": ["未知的处理措施。"]})
+    fine = parse_money(payload.get("fine"))
+    conclusion: dict[str, Any] = {"outcome": outcome, "enforcement": sorted(set(enforcement)),
+                                  "fine": str(fine) if fine is not None else None,
+                                  "penalty_decision_no": _text(payload, "penalty_decision_no", "处罚决定书文号",
+                                                               required=False)}
+    if tip.category_code == "concealed_accident":
+        deaths = payload.get("concealed_deaths")
+        if deaths in (None, ""):
+            deaths = 0
+        try:
+            deaths = int(deaths)
+        except (TypeError, ValueError):
+            raise ValidationFailed(fields={"concealed_deaths": ["须为整数。"]}) from None
+        if not 0 <= deaths <= 10000:
+            raise ValidationFailed(fields={"concealed_deaths": ["人数不合理，请核对。"]})
+        grade = payload.get("accident_grade") or None
+        if grade is not None and grade not in ACCIDENT_GRADES:
+            raise ValidationFailed(fields={"accident_grade": ["未知的事故等级。"]})
+        conclusion.update(concealed_deaths=deaths, accident_grade=grade)
+    return conclusion
+
+
+def _claim_version(tip: Tip, expected_version: int | None) -> None:
+    """Optimistic locking: only one of two people acting at once wins; the other hears why."""
+    version = tip.version if expected_version is None else expected_version
+    claimed = db.session.execute(update(Tip).where(Tip.id == tip.id, Tip.version == version)
+                                 .values(version=version + 1))
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("该案件刚被他人更新，请刷新页面查看最新情况后再操作。", code="case_changed")
+    db.session.expire(tip, ["version"])
+
+
+def _check(user, tip: Tip, transition: Transition) -> None:
+    role = Role(user.role)
+    if not visible_to(user, tip):
+        raise NotFound("找不到该案件。")
+    if role not in transition.roles:
+        raise Forbidden(f"您的角色不能进行“{transition.label}”操作。")
+    if CaseState(tip.status) not in transition.from_states:
+        raise Conflict(f"案件当前状态不能进行“{transition.label}”操作。", code="wrong_state")
+
+
+def _event(tip: Tip, transition: Transition, actor, before: tuple[str, int], text: str | None,
+           details: dict | None) -> CaseEvent:
+    event = CaseEvent(tip_id=tip.id, action=transition.action, actor_user_id=getattr(actor, "id", None),
+                      actor_label=getattr(actor, "username", None) or str(actor), from_state=before[0],
+                      to_state=tip.status, from_department_id=before[1], to_department_id=tip.department_id,
+                      details=details or None, public=transition.public)
+    db.session.add(event)
+    db.session.flush()
+    if text:
+        event.text_sealed = crypto.encrypt(text.encode("utf-8"), tip.data_key, aad=f"tip:{tip.id}:event:{event.id}".encode())
+    return event
+
+
+def event_text(tip: Tip, event: CaseEvent) -> str | None:
+    """The decrypted free text of a history entry."""
+    if not event.text_sealed:
+        return None
+    return crypto.decrypt(event.text_sealed, aad=f"tip:{tip.id}:event:{event.id}".encode()).decode("utf-8")
+
+
+def _tell_reporter(tip: Tip, text: str, actor) -> None:
+    from tipoff.intake.services import post_message
+
+    post_message(tip, text, sender="department", staff=actor, commit=False)
+
+
+def perform(user, reference: str, action: str, payload: Mapping[str, Any] | None = None,
+            expected_version: int | None = None) -> Outcome:
+    """Carry out one workflow action on a case for a staff user, atomically."""
+    payload = payload or {}
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise ValidationFailed(fields={"action": [f"未知的操作：{str(action)[:32]}"]})
+    tip = case_for(user, reference)
+    _check(user, tip, transition)
+    before = (tip.status, tip.department_id)
+    text, details, message = _apply(user, tip, transition, payload)
+    _claim_version(tip, expected_version)
+    if transition.to_state is not None:
+        tip.status = transition.to_state.value
+    if transition.starts_clock:
+        started = clocks.deadline(transition.starts_clock, utcnow())
+        tip.deadline_rule, tip.deadline_at, tip.deadline_provisional = \
+            transition.starts_clock, started.due, started.provisional
+    if tip.status in (CaseState.CLOSED.value, CaseState.REJECTED.value):
+        tip.deadline_at, tip.deadline_rule = None, None
+    event = _event(tip, transition, user, before, text, details)
+    record(f"case.{action}", actor=user, object_type="tip", object_id=tip.reference,
+           department_id=tip.department_id, details={"from": before[0], "to": tip.status, **(details or {})})
+    db.session.commit()
+    return Outcome(tip, event, message)
+
+
+def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -> tuple[str | None, dict, str]:
+    """The action's own effects (validated before anything changes); returns text, details, message."""
+    action, now = transition.action, utcnow()
+    if action == "accept":
+        tip.accepted_at = now
+        return _text(payload, "note", "备注", required=False), {}, "已受理，核查期限 60 日。"
+    if action == "reject":
+        code = payload.get("reason_code")
+        if code not in REJECTION_REASONS:
+            raise ValidationFailed(fields={"reason_code": ["请选择不予受理的理由。"]})
+        reason = _text(payload, "reason", "说明")
+        _tell_reporter(tip, f"您的举报不予受理。理由：{REJECTION_REASONS[code]}。{reason}", user)
+        return reason, {"reason_code": code}, "已决定不予受理，并已告知举报人。"
+    if action in ("transfer", "designate"):
+        return _transfer(user, tip, payload, final=action == "designate")
+    if action == "request_extension":
+        days = payload.get("days")
+        try:
+            days = int(days)
+        except (TypeError, ValueError):
+            raise ValidationFailed(fields={"days": ["请填写延长的天数。"]}) from None
+        if not 1 <= days <= MAX_EXTENSION_DAYS - tip.extension_days:
+            raise ValidationFailed(fields={"days": [f"延期合计不得超过 {MAX_EXTENSION_DAYS} 日。"]})
+        return _text(payload, "reason", "延期理由"), {"days": days}, "延期申请已提交，等待负责人批准。"
+    if action == "approve_extension":
+        request_event = _pending_extension(tip)
+        if request_event is None:
+            raise Conflict("没有待批准的延期申请。", code="no_extension_request")
+        if request_event.actor_user_id == user.id:
+            raise Forbidden("不能批准自己的延期申请。")
+        days = request_event.details["days"]
+        tip.extension_days += days
+        tip.deadline_at = clocks.extended(as_utc(tip.deadline_at), days) if tip.deadline_at else None
+        reason = event_text(tip, request_event)
+        _tell_reporter(tip, f"核查期限延长 {days} 日。理由：{reason}", user)
+        return None, {"days": days, "request": request_event.id}, f"已批准延期 {days} 日，并已告知举报人。"
+    if action == "conclude":
+        conclusion = _conclusion(tip, payload)
+        summary = _text(payload, "summary", "核查情况")
+        tip.outcome, tip.conclusion, tip.concluded_at = conclusion["outcome"], conclusion, now
+        _tell_reporter(tip, f"核查结论：{OUTCOMES[conclusion['outcome']]}。{summary}"
+                            "如对结果有异议，可在收到本告知之日起 10 日内申请复查。", user)
+        return summary, conclusion, "已办结，并已告知举报人核查结论。"
+    if action == "message":
+        body = _text(payload, "body", "留言")
+        _tell_reporter(tip, body, user)
+        return None, {}, "留言已发送给举报人。"
+    if action == "note":
+        return _text(payload, "body", "备注"), {}, "备注已保存（举报人看不到）。"
+    if action == "forward_upward":
+        if tip.forwarded_upward:
+            raise Conflict("已报送上级。", code="already_forwarded")
+        tip.forwarded_upward = True
+        return _text(payload, "reason", "报送理由"), {}, "已报送上级；上级确认接收前案件保持未结。"
+    if action == "confirm_upward":
+        if not tip.forwarded_upward:
+            raise Conflict("尚未报送上级。", code="not_forwarded")
+        tip.upward_confirmed = True
+        return _text(payload, "note", "备注", required=False), {}, "已记录上级确认接收。"
+    if action == "close":
+        if tip.forwarded_upward and not tip.upward_confirmed:
+            raise Conflict("上级尚未确认接收，不能结案。", code="awaiting_upward")
+        if tip.status == CaseState.CONCLUDED.value and tip.deadline_at and as_utc(tip.deadline_at) > now:
+            raise Conflict("举报人申请复查的期限尚未届满，暂不能结案。", code="objection_window_open")
+        return None, {}, "已结案。"
+    raise ValidationFailed(fields={"action": ["未知的操作。"]})  # pragma: no cover - table and code agree
+
+
+def _transfer(user, tip: Tip, payload: Mapping[str, Any], final: bool) -> tuple[str, dict, str]:
+    if tip.designated and not final:
+        raise Conflict("该案件已由区安委会办公室指定承办部门，不能再移交。", code="designated")
+    target = _department(payload, tip.department_id)
+    reason = _text(payload, "reason", "移交理由")
+    started = as_utc(tip.received_at) if not tip.transfers else as_utc(_last_move(tip).created_at)
+    cost_hours = round((utcnow() - started).total_seconds() / 3600, 1)
+    details = {"to": target.code, "hours_spent": cost_hours}
+    if not final and tip.transfers >= 1 and Role(user.role) != Role.OVERSEER:
+        # A second transfer is not the department's call: the 安委办 designates, and that is final.
+        office = db.session.scalar(select(Department).where(Department.kind == "committee_office"))
+        tip.department_id, tip.awaiting_designation = office.id, True
+        return reason, {**details, "requested": target.code, "to": office.code}, \
+            "再次移交须由区安委会办公室指定承办部门：已提交区安委会办公室。"
+    tip.department_id = target.id
+    tip.transfers += 1
+    if final:
+        tip.designated, tip.awaiting_designation = True, False
+    message = f"已指定 {target.name} 承办（最终指定）。" if final else f"已移交 {target.name}。"
+    _tell_reporter(tip, f"您的举报已转由 {target.name} 办理。", user)
+    return reason, details, message
+
+
+def _last_move(tip: Tip) -> CaseEvent:
+    return db.session.scalar(select(CaseEvent).where(CaseEvent.tip_id == tip.id,
+                                                     CaseEvent.action.in_(("transfer", "designate")))
+                             .order_by(CaseEvent.id.desc()))
+
+
+def _pending_extension(tip: Tip) -> CaseEvent | None:
+    events = db.session.scalars(select(CaseEvent).where(
+        CaseEvent.tip_id == tip.id, CaseEvent.action.in_(("request_extension", "approve_extension")))
+        .order_by(CaseEvent.id.desc())).all()
+    return events[0] if events and events[0].action == "request_extension" else None
+
+
+def reporter_objects(tip: Tip, reason_text: str) -> None:
+    """The reporter asks for a re-review (复查) within the objection window after being told."""
+    transition = REPORTER_TRANSITIONS["object"]
+    if CaseState(tip.status) not in transition.from_states:
+        raise Conflict("当前状态不能申请复查。", code="wrong_state")
+    if tip.deadline_at and as_utc(tip.deadline_at) < utcnow():
+        raise Conflict("申请复查的期限（告知后 10 日）已过。", code="objection_window_closed")
+    reason = _text({"reason": reason_text}, "reason", "复查理由")
+    before = (tip.status, tip.department_id)
+    _claim_version(tip, None)
+    tip.status = transition.to_state.value
+    started = clocks.deadline(transition.starts_clock, utcnow())
+    tip.deadline_rule, tip.deadline_at, tip.deadline_provisional = transition.starts_clock, started.due, \
+        started.provisional
+    _event(tip, transition, "reporter", before, reason, {})
+    record("case.object", actor="public", object_type="tip", object_id=tip.reference, department_id=tip.department_id)
+    db.session.commit()
+
+
+def history(tip: Tip, *, public_only: bool = False) -> list[tuple[CaseEvent, str | None]]:
+    """The case's events with their decrypted text, oldest first."""
+    stmt = select(CaseEvent).where(CaseEvent.tip_id == tip.id).order_by(CaseEvent.id)
+    if public_only:
+        stmt = stmt.where(CaseEvent.public.is_(True))
+    return [(e, event_text(tip, e)) for e in db.session.scalars(stmt)]
+
+
+def queue(user, *, page: int = 1, per_page: int = 50) -> list[Tip]:
+    """Open cases the user may see, soonest deadline first."""
+    stmt = select(Tip).where(Tip.status.in_([s.value for s in (CaseState.RECEIVED, CaseState.VERIFYING,
+                                                               CaseState.CONCLUDED, CaseState.UNDER_REVIEW)]))
+    if user.scope("cases.view") != "district":
+        stmt = stmt.where(Tip.department_id == (user.department_id or -1))
+    stmt = stmt.order_by(Tip.deadline_at.is_(None), Tip.deadline_at, Tip.id)
+    return list(db.session.scalars(stmt.offset((max(page, 1) - 1) * per_page).limit(per_page)))
+
+
+def deadline_passed(tip: Tip, now: datetime | None = None) -> bool:
+    """True when the case's current deadline lies in the past."""
+    return bool(tip.deadline_at and as_utc(tip.deadline_at) < (now or utcnow()))

@@ -1,0 +1,73 @@
+"""Staff case pages: the queue (soonest deadline first) and one case with its action forms."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from tipoff.accounts.access import permission_required
+from tipoff.cases import services
+from tipoff.cases.states import CaseState, internal_label
+from tipoff.policy import Role
+from tipoff.cases.workflow import ENFORCEMENT, OUTCOMES, REJECTION_REASONS, TRANSITIONS
+from tipoff.clockview import deadline_badge
+from tipoff.errors import Conflict, DomainError, ValidationFailed
+from tipoff.intake import services as intake
+from tipoff.intake.attachments import evidence_fields, tip_attachments
+from tipoff.reference.services import handling_departments
+from tipoff.web import writes
+
+bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
+bp.add_app_template_global(deadline_badge, "deadline_badge")
+
+
+@bp.get("/")
+@permission_required("cases.view")
+def queue():
+    """Open cases of the user's department (all of them for the 安委办), soonest deadline first."""
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
+    cases = services.queue(current_user, page=page)
+    return render_template("cases/queue.html", cases=cases, page=page, label=internal_label)
+
+
+def _render_case(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    user = current_user._get_current_object()
+    allowed = [t for t in TRANSITIONS.values()
+               if CaseState(tip.status) in t.from_states and Role(user.role) in t.roles]
+    return render_template(
+        "cases/case.html", tip=tip, description=intake.description_of(tip), messages=intake.messages_of(tip),
+        history=services.history(tip), attachments=[(a, evidence_fields(tip, a)) for a in tip_attachments(tip)],
+        transitions=allowed, label=internal_label, errors=errors or {}, values=values or {},
+        departments=[d for d in handling_departments() if d.id != tip.department_id],
+        rejection_reasons=REJECTION_REASONS, outcomes=OUTCOMES, enforcement=ENFORCEMENT), status
+
+
+@bp.get("/<reference>")
+@permission_required("cases.view")
+@writes
+def case(reference: str):
+    """One case: facts, evidence, messages, history, deadline, and the actions the state allows."""
+    tip = services.case_for(current_user, reference)
+    services.record_view(current_user._get_current_object(), tip)
+    return _render_case(tip)
+
+
+@bp.post("/<reference>/actions/<action>")
+@permission_required("cases.view")
+def act(reference: str, action: str):
+    """Perform one action from the case page; refusals keep what was typed."""
+    payload = {k: v for k, v in request.form.items() if k not in ("csrf_token", "version")}
+    payload["enforcement"] = request.form.getlist("enforcement")
+    version = request.form.get("version", type=int)
+    try:
+        outcome = services.perform(current_user._get_current_object(), reference, action, payload,
+                                   expected_version=version)
+    except (ValidationFailed, Conflict) as exc:
+        tip = services.case_for(current_user, reference)
+        errors = exc.fields or {"_action": [exc.message]}
+        return _render_case(tip, errors, {**payload, "_open": action}, exc.status)
+    except DomainError:
+        raise
+    flash(outcome.message, "success")
+    if not services.visible_to(current_user, outcome.tip):
+        return redirect(url_for("cases.queue"))  # transferred away: no longer ours to see
+    return redirect(url_for("cases.case", reference=outcome.tip.reference))
