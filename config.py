@@ -108,6 +108,9 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Wrong access codes (counted on failures only): per reference from one client, and per reference.
+    TIPOFF_LOOKUP_LIMIT_PER_CLIENT = "5 per 15 minutes"
+    TIPOFF_LOOKUP_LIMIT_PER_REFERENCE = "30 per hour"
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

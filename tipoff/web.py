@@ -76,7 +76,10 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
         if app.config.get("TIPOFF_HSTS"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.path.startswith(("/staff", "/api/")) or response.mimetype == "application/json":
+        # Staff pages, the API and every page of the reporter's channel (receipts carry access codes)
+        # must not linger in caches or the back/forward cache of a shared phone.
+        if request.path.startswith(("/staff", "/api/", "/report", "/status", "/verify")) \
+                or response.mimetype == "application/json":
             headers.setdefault("Cache-Control", "no-store")
         return response
 

@@ -107,3 +107,59 @@ def test_openapi_documents_intake(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"/api/v1/tips", "/api/v1/tips/lookup", "/api/v1/tips/messages"} <= set(paths)
     assert "201" in paths["/api/v1/tips"]["post"]["responses"]
+
+
+def test_idempotency_key_with_different_content_is_refused(app, client):
+    headers = {"Idempotency-Key": "3b0c4c1e-8d5a-4a43-9f0e-1f2d3c4b5a69"}
+    assert client.post("/api/v1/tips", json=TIP, headers=headers).status_code == 201
+    other = client.post("/api/v1/tips", json={**TIP, "subject_name": "另一家公司"}, headers=headers)
+    assert other.status_code == 409 and "access_code" not in other.get_data(as_text=True)
+    assert count(app) == 1
+
+
+def test_public_cannot_replay_an_operators_key(app, client, make_staff):
+    from tipoff.accounts.models import User
+    from tipoff.accounts.tokens import create_api_token
+
+    operator = make_staff("operator")
+    with app.app_context():
+        token = create_api_token(db.session.get(User, operator.id), "t")
+    headers = {"Idempotency-Key": "12345-ticket-00001234"}
+    payload = {**TIP, "channel": "hotline_12345", "reporter": {"name": "钱七", "phone": "13800001111"}}
+    first = client.post("/api/v1/tips", json=payload, headers={**headers, "Authorization": f"Bearer {token}"})
+    assert first.status_code == 201
+    public = client.post("/api/v1/tips", json={k: v for k, v in TIP.items()}, headers=headers)
+    assert public.status_code == 201
+    assert public.get_json()["access_code"] != first.get_json()["access_code"]
+    assert public.get_json()["reference"] != first.get_json()["reference"]
+
+
+def test_intake_pages_are_not_cached(client):
+    for path in ("/report", "/status", "/verify"):
+        assert client.get(path).headers.get("Cache-Control") == "no-store", path
+
+
+@pytest.mark.parametrize("payload, field", [
+    ({**TIP, "category": "\ud800"}, "category"),
+    ({**TIP, "description": "正常的描述文字\u0000在这里"}, "description"),
+    ({**TIP, "reporter": {"name": "赵\udfff", "phone": "13800138000"}}, "reporter.name"),
+])
+def test_unreadable_characters_are_422_not_500(app, client, payload, field):
+    import json
+
+    response = client.post("/api/v1/tips", data=json.dumps(payload), content_type="application/json")
+    assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("reference", ["\ud800", "JA-2026-\u0000001", "x" * 500])
+def test_odd_references_in_lookup_are_404(client, reference):
+    import json
+
+    response = client.post("/api/v1/tips/lookup", content_type="application/json",
+                           data=json.dumps({"reference": reference, "access_code": "1" * 16}))
+    assert response.status_code in (404, 422)
+
+
+def test_non_ascii_proof_is_invalid_not_500(client):
+    page = client.post("/verify", data={"proof": "TIPOFF-PROOF-1.中文.x"}).get_data(as_text=True)
+    assert "凭证无效" in page

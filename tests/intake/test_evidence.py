@@ -144,7 +144,8 @@ def test_full_disk_keeps_the_text_and_leaves_no_tip(app, client, monkeypatch):
 def test_reporter_adds_evidence_later_and_through_the_api(app, client):
     reference, code = receipt_of(client.post("/report", data=VALID))
     client.post("/status", data={"reference": reference, "access_code": code})
-    response = client.post("/status/evidence", data={"evidence": [(io.BytesIO(b"%PDF-1.4\nreport"), "r.pdf")]},
+    response = client.post("/status/evidence", data={"reference": reference,
+                                                     "evidence": [(io.BytesIO(b"%PDF-1.4\nreport"), "r.pdf")]},
                            content_type="multipart/form-data")
     assert response.status_code == 302
     api = client.post("/api/v1/tips/evidence", content_type="multipart/form-data",
@@ -157,3 +158,70 @@ def test_reporter_adds_evidence_later_and_through_the_api(app, client):
     assert wrong.status_code == 404
     with app.app_context():
         assert [a.kind for a in db.session.scalars(select(Attachment).order_by(Attachment.id))] == ["pdf", "image"]
+
+
+def _png_text(key: str, value: str):
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(key, value)
+    return info
+
+
+def _image_bytes(fmt: str, **save) -> bytes:
+    image = Image.new("RGB", (40, 30), (10, 120, 200))
+    out = io.BytesIO()
+    image.save(out, fmt, **save)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("data, secret", [
+    (_image_bytes("JPEG", comment=b"owner: Zhang Wei 13912345678"), b"Zhang Wei"),
+    (_image_bytes("PNG", pnginfo=_png_text("Author", "Zhang Wei"), icc_profile=b"\x00" * 128), b"Zhang Wei"),
+    (_image_bytes("GIF", comment=b"shot by Zhang Wei"), b"Zhang Wei"),
+])
+def test_comments_and_profiles_do_not_survive(data, secret):
+    assert secret in data
+    cleaned, _ = clean_photo(data, sniff(data), keep_time_and_place=False)
+    assert secret not in cleaned
+    with Image.open(io.BytesIO(cleaned)) as image:
+        assert not {"comment", "icc_profile", "exif", "Author", "xmp"} & set(image.info), image.info
+
+
+def test_header_size_is_checked_before_decoding():
+    # A PNG header claiming 20000 x 20000 pixels, a few bytes long: refused without decoding.
+    from tipoff.intake import evidence
+
+    big = Image.new("1", (20000, 20000))
+    out = io.BytesIO()
+    big.save(out, "PNG")
+    assert len(out.getvalue()) < 200_000
+    with pytest.raises(EvidenceRejected, match="尺寸过大"):
+        evidence.prepare(out.getvalue(), keep_time_and_place=False)
+
+
+def test_animated_gif_keeps_only_its_first_frame():
+    frames = [Image.new("RGB", (50, 50), (i, 0, 0)) for i in range(0, 250, 10)]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:])
+    from tipoff.intake import evidence
+
+    kind, cleaned, _ = evidence.prepare(out.getvalue(), keep_time_and_place=False)
+    assert kind.media_type == "image/png"
+    with Image.open(io.BytesIO(cleaned)) as image:
+        assert getattr(image, "n_frames", 1) == 1
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_damaged_photos_are_refused_not_500(seed):
+    import random
+
+    rng = random.Random(seed)
+    data = bytearray(photo_with_exif())
+    for _ in range(8):
+        position = rng.randrange(20, len(data))
+        data[position] = rng.randrange(256)
+    try:
+        clean_photo(bytes(data), sniff(bytes(data)), keep_time_and_place=True)
+    except EvidenceRejected:
+        pass  # refused with a reason: fine; any other exception fails the test

@@ -44,25 +44,36 @@ def test_wrong_code_and_unknown_reference_get_the_same_answer(app, filed):
     assert answers[0][0] == 404
 
 
-def test_repeated_wrong_codes_pause_the_reference_but_not_forever(app, filed):
+def test_wrong_codes_are_throttled_alike_for_real_and_unknown_references(tmp_path, pg_schema):
+    import time
+
+    app = make_app(tmp_path, pg_schema, RATELIMIT_ENABLED=True, TIPOFF_LOOKUP_LIMIT_PER_CLIENT="3 per 2 seconds",
+                   TIPOFF_LOOKUP_LIMIT_PER_REFERENCE="100 per hour")
+    client = app.test_client()
+    reference, code = receipt_of(submit(client))
+    for ref in (reference, "JA-2026-424242"):
+        answers = [client.post("/status", data={"reference": ref, "access_code": "1" * 16}).status_code
+                   for _ in range(4)]
+        assert answers == [404, 404, 404, 429], ref
+    # Even the right code waits out the window ...
+    assert client.post("/status", data={"reference": reference, "access_code": code}).status_code == 429
+    # ... which ends: a pause, not a lock.
+    time.sleep(2.2)
+    assert client.post("/status", data={"reference": reference, "access_code": code}).status_code == 302
+
+
+def test_a_failed_lookup_names_only_real_references_in_the_log(app, filed):
+    from tipoff.audit.models import AuditEntry
+
     reference, code = filed
     client = app.test_client()
-    statuses = [client.post("/status", data={"reference": reference, "access_code": "1" * 16}).status_code
-                for _ in range(services.LOOKUP_FREE_FAILURES + 1)]
-    assert statuses[:services.LOOKUP_FREE_FAILURES] == [404] * services.LOOKUP_FREE_FAILURES
-    assert statuses[-1] == 429
-    # Even the right code waits out the pause ...
-    response = client.post("/status", data={"reference": reference, "access_code": code})
-    assert response.status_code == 429 and "分钟后再试" in response.get_data(as_text=True)
-    # ... which ends: the pause is minutes, not a lock.
+    client.post("/status", data={"reference": code, "access_code": reference})  # fields swapped
+    client.post("/status", data={"reference": "13912345678", "access_code": "1" * 16})
+    client.post("/status", data={"reference": reference, "access_code": "1" * 16})
     with app.app_context():
-        tip = db.session.scalar(select(Tip).where(Tip.reference == reference))
-        assert tip.lookup_paused_until is not None
-        tip.lookup_paused_until = None
-        db.session.commit()
-    assert client.post("/status", data={"reference": reference, "access_code": code}).status_code == 302
-    with app.app_context():
-        assert db.session.scalar(select(Tip.failed_lookups).where(Tip.reference == reference)) == 0
+        logged = [e.object_id for e in db.session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "tip.lookup_failed").order_by(AuditEntry.id))]
+    assert logged == [None, None, reference]
 
 
 def test_lookups_are_rate_limited_per_client(tmp_path, pg_schema):
@@ -79,7 +90,7 @@ def test_reporter_reads_department_message_and_answers(app, client, filed):
     client.post("/status", data={"reference": reference, "access_code": code})
     page = client.get("/status").get_data(as_text=True)
     assert "请问漏气的位置靠近哪个阀门？" in page
-    response = client.post("/status/reply", data={"body": "靠近东侧 <b>第二个</b> 阀门"})
+    response = client.post("/status/reply", data={"reference": reference, "body": "靠近东侧 <b>第二个</b> 阀门"})
     assert response.status_code == 302
     page = client.get("/status").get_data(as_text=True)
     assert "靠近东侧 &lt;b&gt;第二个&lt;/b&gt; 阀门" in page
@@ -92,7 +103,7 @@ def test_reporter_reads_department_message_and_answers(app, client, filed):
 def test_empty_reply_is_refused_and_case_still_shown(client, filed):
     reference, code = filed
     client.post("/status", data={"reference": reference, "access_code": code})
-    response = client.post("/status/reply", data={"body": "   "})
+    response = client.post("/status/reply", data={"reference": reference, "body": "   "})
     assert response.status_code == 422 and "请填写消息" in response.get_data(as_text=True)
 
 
@@ -112,9 +123,9 @@ def test_leaving_forgets_the_case(client, filed):
 def test_anonymous_reporter_adds_identity_later(app, client, filed):
     reference, code = filed
     client.post("/status", data={"reference": reference, "access_code": code})
-    bad = client.post("/status/identity", data={"reporter_name": "王五", "reporter_phone": "123"})
+    bad = client.post("/status/identity", data={"reference": reference, "reporter_name": "王五", "reporter_phone": "123"})
     assert bad.status_code == 422 and 'value="王五"' in bad.get_data(as_text=True)
-    good = client.post("/status/identity", data={"reporter_name": "王五", "reporter_phone": "13700001111"})
+    good = client.post("/status/identity", data={"reference": reference, "reporter_name": "王五", "reporter_phone": "13700001111"})
     assert good.status_code == 302
     with app.app_context():
         tip = db.session.scalar(select(Tip).where(Tip.reference == reference))
@@ -146,3 +157,20 @@ def test_authentic_proof_that_does_not_match_the_record(app, client):
         forged = make_proof(reference, datetime(2020, 1, 1, tzinfo=timezone.utc), "0" * 64)
     page = client.post("/verify", data={"proof": forged}).get_data(as_text=True)
     assert "不一致" in page
+
+
+def test_a_page_for_one_case_cannot_act_on_another(app, client):
+    first = receipt_of(submit(client))
+    second = receipt_of(submit(client, subject_name="另一家单位"))
+    client.post("/status", data={"reference": first[0], "access_code": first[1]})
+    client.post("/status", data={"reference": second[0], "access_code": second[1]})  # another tab
+    response = client.post("/status/reply", data={"reference": first[0], "body": "这条是给第一件的"})
+    assert response.status_code == 302
+    with app.app_context():
+        for reference, _ in (first, second):
+            tip = db.session.scalar(select(Tip).where(Tip.reference == reference))
+            assert intake_messages(tip) == []
+
+
+def intake_messages(tip):
+    return services.messages_of(tip)

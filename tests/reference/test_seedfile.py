@@ -226,7 +226,7 @@ def test_rule_matches_jurisdiction(seed, code, categories, sectors, accept_by, d
 
 
 @pytest.mark.parametrize("code, words", [
-    ("r1_death", {"死亡", "死了", "身亡", "遇难", "丧生", "致死", "去世"}),
+    ("r1_death", {"死亡", "身亡", "遇难", "丧生", "致死", "去世", "出了人命"}),
     ("r2_illegal_operation", {"无证", "无照", "非法", "黑作坊", "小作坊", "私自", "未取得许可"}),
 ])
 def test_rule_keywords(seed, code, words):

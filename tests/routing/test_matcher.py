@@ -77,25 +77,47 @@ def test_explanation_names_copies_and_supervision(table):
 
 def test_rule_with_unresolvable_target_falls_through():
     rules = [Rule("lead", 10, "sector_lead", "按行业"), Rule("fallback", 99, "department", "分拣", "ajw")]
-    where = Jurisdiction({"x": None}, {}, {})
+    where = Jurisdiction({"x": None}, {}, {"ajw": "安委办"})
     assert route(TipFacts("hazard", "x", None), rules, where).rule_code == "fallback"
 
 
 def test_more_specific_rule_wins_a_priority_tie():
     rules = [Rule("broad", 10, "department", "a", "aaa"),
              Rule("narrow", 10, "department", "b", "bbb", sector_codes=("gas",), keywords=("漏",))]
-    where = Jurisdiction({}, {}, {})
+    where = Jurisdiction({}, {}, {"aaa": "A", "bbb": "B"})
     assert route(TipFacts("hazard", "gas", None, "漏气"), rules, where).rule_code == "narrow"
     assert route(TipFacts("hazard", "fire", None, "漏气"), rules, where).rule_code == "broad"
 
 
 def test_keywords_ignore_spaces_and_case():
     rules = [Rule("k", 1, "department", "x", "d1", keywords=("PM2.5", "无证"))]
-    assert route(TipFacts("a", "b", None, "无 证经营"), rules, Jurisdiction({}, {}, {})).rule_code == "k"
-    assert route(TipFacts("a", "b", None, "pm2.5超标"), rules, Jurisdiction({}, {}, {})).rule_code == "k"
+    where = Jurisdiction({}, {}, {"d1": "D1"})
+    assert route(TipFacts("a", "b", None, "无 证经营"), rules, where).rule_code == "k"
+    assert route(TipFacts("a", "b", None, "pm2.5超标"), rules, where).rule_code == "k"
 
 
 def test_no_fallback_is_an_error():
     with pytest.raises(NoRouteError):
         route(TipFacts("hazard", "gas", None), [Rule("k", 1, "department", "x", "d", keywords=("火",))],
               Jurisdiction({}, {}, {}))
+
+
+@pytest.mark.parametrize("text, rule", [
+    ("夏天车间热死了，没有降温设施", "r3_sector_lead"),
+    ("这样下去迟早要出人命", "r3_sector_lead"),
+    ("脚手架不牢，会死人的", "r3_sector_lead"),
+    ("上个月工地摔死一个工人，一直没报", "r1_death"),
+    ("昨天出了人命，老板让大家别说", "r1_death"),
+    ("有一名工人身亡", "r1_death"),
+])
+def test_death_keywords_mean_a_death_not_a_figure_of_speech(table, text, rule):
+    rules, where = table
+    assert route(TipFacts("hazard", "construction", "xuyou", text), rules, where).rule_code == rule
+
+
+def test_inactive_department_is_never_a_target(table):
+    rules, where = table
+    names = {code: name for code, name in where.names.items() if code != "jtj"}  # 交通运输局 deactivated
+    decision = route(TipFacts("hazard", "hazchem_transport", "xuyou", "槽车"), rules,
+                     Jurisdiction(where.sector_leads, where.township_departments, names))
+    assert decision.department_code != "jtj" and "jtj" not in decision.copy_to

@@ -95,10 +95,28 @@ def json_body(schema: Schema) -> dict:
         raise MalformedJSON()
     if not isinstance(payload, dict):
         raise ValidationFailed("请求体须为 JSON 对象。", fields={"_schema": ["须为 JSON 对象"]})
+    unreadable = sorted(_unreadable_text(payload))
+    if unreadable:
+        raise ValidationFailed(fields={name: ["含有无法处理的字符（空字符或不成对的代理字符）。"] for name in unreadable})
     try:
         return schema.load(payload)
     except ValidationError as exc:
         raise ValidationFailed(fields=exc.normalized_messages()) from None
+
+
+def _unreadable_text(value: Any, path: str = "") -> set[str]:
+    """Fields holding a NUL or a lone surrogate: no database stores them and no encoder prints them."""
+    if isinstance(value, str):
+        bad = "\x00" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value)
+        return {path or "_schema"} if bad else set()
+    if isinstance(value, dict):
+        found: set[str] = set()
+        for key, item in value.items():
+            found |= _unreadable_text(item, f"{path}.{key}" if path else str(key))
+        return found
+    if isinstance(value, list):
+        return set().union(*(_unreadable_text(item, path) for item in value)) if value else set()
+    return set()
 
 
 def respond(schema: Schema, obj: Any, status: int = 200):

@@ -12,7 +12,7 @@ from tipoff.api import api_route, authenticate, json_body
 from tipoff.cases.states import public_status
 from tipoff.errors import ValidationFailed
 from tipoff.extensions import limiter
-from tipoff.intake import services
+from tipoff.intake import services, throttle
 from tipoff.intake.submission import CHANNELS, CONTACT_PREFERENCES, WEB
 
 _short = validate.Length(max=300)
@@ -128,7 +128,9 @@ def _status_body(tip) -> dict:
            tags=["intake"], auth=False, request_schema=LookupSchema, response_schema=TipStatusSchema,
            responses={404: "Unknown reference or wrong code (one answer for both)",
                       429: "Too many wrong codes for this reference or client"})
-@limiter.limit("10 per minute;60 per hour")
+@limiter.shared_limit("10 per minute;60 per hour", scope="tip-lookup")
+@throttle.per_reference_and_client
+@throttle.per_reference
 def lookup_tip():
     """Status, handling department and messages for the holder of the access code."""
     data = json_body(LookupSchema())
@@ -140,6 +142,8 @@ def lookup_tip():
            tags=["intake"], auth=False, request_schema=ReplySchema, response_schema=MessageSchema, status=201,
            responses={404: "Unknown reference or wrong code", 429: "Too many attempts"})
 @limiter.limit("20 per hour")
+@throttle.per_reference_and_client
+@throttle.per_reference
 def reply_to_department():
     """Add the reporter's message to the conversation."""
     data = json_body(ReplySchema())
@@ -160,6 +164,8 @@ class EvidenceReceiptSchema(Schema):
            status=201, responses={404: "Unknown reference or wrong code", 413: "Upload too large",
                                   422: "A file was refused (type, size, count)", 429: "Too many attempts"})
 @limiter.limit("10 per hour")
+@throttle.per_reference_and_client
+@throttle.per_reference
 def add_evidence():
     """Add photos, documents, audio or video to a tip; photos are stripped of metadata."""
     from tipoff.intake.attachments import Upload

@@ -107,13 +107,13 @@ def store_evidence(tip: Tip, prepared: list[PreparedFile], *, uploaded_by: str, 
             _write_atomically(storage_dir() / attachment.stored_name,
                               crypto.encrypt(item.content, tip.data_key, aad=_aad(tip, attachment.id, "content")))
             attachments.append(attachment)
+        if attachments:
+            record("tip.evidence_added", actor=actor or ("public" if uploaded_by == "reporter" else None),
+                   object_type="tip", object_id=tip.reference, department_id=tip.department_id,
+                   details={"files": len(attachments), "kinds": sorted({a.kind for a in attachments})})
     except Exception:
         discard(attachments)
         raise
-    if attachments:
-        record("tip.evidence_added", actor=actor or ("public" if uploaded_by == "reporter" else None),
-               object_type="tip", object_id=tip.reference, department_id=tip.department_id,
-               details={"files": len(attachments), "kinds": sorted({a.kind for a in attachments})})
     return attachments
 
 

@@ -16,8 +16,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_FILES = 4
-MAX_IMAGE_PIXELS = 60_000_000  # ~ a 60-megapixel photo; anything larger is refused (decompression bombs)
-Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+MAX_IMAGE_PIXELS = 60_000_000  # ~ a 60-megapixel photo; anything larger is refused before decoding
+MAX_FRAMES = 1                 # animated images keep their first frame: re-encoding many frames is a CPU bomb
 
 
 class EvidenceRejected(ValueError):
@@ -126,23 +126,38 @@ def read_photo_evidence(image: Image.Image) -> PhotoEvidence:
 
 
 def clean_photo(data: bytes, kind: FileKind, keep_time_and_place: bool) -> tuple[bytes, PhotoEvidence | None]:
-    """Re-encode a photo without metadata (upright as shown); optionally return its time and place."""
+    """Re-encode a photo without metadata (upright as shown); optionally return its time and place.
+
+    Nothing of the original container survives: no EXIF or XMP, no comments, no ICC profile, only the
+    first frame of an animation. The size is checked from the header before any pixel is decoded.
+    """
+    formats = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP", "image/gif": "GIF"}
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=[formats[kind.media_type]]) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise EvidenceRejected(f"照片尺寸过大（超过 {MAX_IMAGE_PIXELS // 1_000_000} 百万像素）。请缩小后再上传。")
+            image.seek(0)
             image.load()
             evidence = read_photo_evidence(image) if keep_time_and_place else None
             upright = ImageOps.exif_transpose(image) if kind.media_type == "image/jpeg" else image
+            pixels = Image.frombytes(upright.mode, upright.size, upright.tobytes()) \
+                if upright.mode in ("RGB", "RGBA", "L", "LA") else upright.convert("RGBA")
             out = io.BytesIO()
             if kind.media_type == "image/jpeg":
-                upright.convert("RGB").save(out, "JPEG", quality=95, optimize=True)
+                pixels.convert("RGB").save(out, "JPEG", quality=95, optimize=True)
             elif kind.media_type == "image/png":
-                upright.save(out, "PNG", optimize=True)
+                pixels.save(out, "PNG", optimize=True)
             elif kind.media_type == "image/webp":
-                upright.save(out, "WEBP", quality=95)
+                pixels.save(out, "WEBP", quality=95)
             else:
-                upright.save(out, "GIF", save_all=getattr(image, "is_animated", False))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        raise EvidenceRejected("照片已损坏或过大，无法处理。") from None
+                pixels.save(out, "PNG")  # the first frame of a GIF, kept as a still image
+    except EvidenceRejected:
+        raise
+    except Image.DecompressionBombError:
+        raise EvidenceRejected(f"照片尺寸过大（超过 {MAX_IMAGE_PIXELS // 1_000_000} 百万像素）。请缩小后再上传。") from None
+    except Exception:  # noqa: BLE001 - any decoder failure on untrusted bytes is "cannot use this file"
+        raise EvidenceRejected("照片已损坏或格式异常，无法处理。") from None
     return out.getvalue(), evidence
 
 
@@ -155,5 +170,7 @@ def prepare(data: bytes, keep_time_and_place: bool) -> tuple[FileKind, bytes, Ph
     kind = sniff(data)
     if kind.kind == "image":
         cleaned, evidence = clean_photo(data, kind, keep_time_and_place)
+        if kind.media_type == "image/gif":
+            kind = FileKind("image", "image/png", "png")  # stored as the still first frame
         return kind, cleaned, evidence
     return kind, data, None

@@ -50,9 +50,6 @@ class Tip(db.Model):
     # Retried submits: a digest of the client's Idempotency-Key and the first answer sealed to it.
     idempotency_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     idempotency_answer: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # Wrong access codes against this reference: a growing pause, never a permanent lock.
-    failed_lookups: Mapped[int] = mapped_column(Integer, default=0)
-    lookup_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Optimistic locking of case actions: the workflow bumps it (reporter lookups never do).
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Case handling (案件办理): the current deadline and what the workflow has recorded so far.

@@ -40,7 +40,7 @@ def make_proof(reference: str, received_at: datetime, digest: str) -> str:
 def read_proof(text: str) -> ProofClaims | None:
     """The claims of an authentic proof, or None when it is malformed or its signature fails."""
     parts = "".join((text or "").split()).split(".")
-    if len(parts) != 3 or parts[0] != PREFIX or len(text) > 2000:
+    if len(parts) != 3 or parts[0] != PREFIX or len(text) > 2000 or not all(p.isascii() for p in parts):
         return None
     if not crypto.verify_signature(f"{parts[0]}.{parts[1]}".encode("ascii"), parts[2]):
         return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
@@ -19,7 +20,7 @@ from tipoff.audit.services import record
 from tipoff.cases import clocks
 from tipoff.cases.states import CaseState, public_status
 from tipoff.db import as_utc, utcnow
-from tipoff.errors import DomainError, NotFound, ValidationFailed
+from tipoff.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tipoff.extensions import db
 from tipoff.intake.attachments import Upload, discard, prepare_uploads, store_evidence
 from tipoff.intake.models import ReporterIdentity, Tip, TipMessage
@@ -31,21 +32,8 @@ from tipoff.routing.services import route_tip
 
 ACCESS_CODE_DIGITS = 16
 REFERENCE_PREFIX = "JA"
-LOOKUP_FREE_FAILURES = 5
-LOOKUP_MAX_PAUSE_MINUTES = 60
 MESSAGE_MAX = 2000
 _DUMMY_CODE_HASH: str | None = None
-
-
-class LookupPaused(DomainError):
-    """Too many wrong codes for this reference: wait a little (never a permanent lock)."""
-
-    status = 429
-    code = "lookup_paused"
-
-    def __init__(self, minutes: int):
-        super().__init__(f"该编号的错误尝试次数过多，请 {minutes} 分钟后再试。")
-        self.minutes = minutes
 
 
 class LookupFailed(NotFound):
@@ -93,15 +81,28 @@ def _dummy_code_hash() -> str:
     return _DUMMY_CODE_HASH
 
 
-def _idempotency_digest(key: str) -> str:
-    return hashlib.sha256(("tipoff-idempotency|" + key).encode("utf-8")).hexdigest()
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
-def _replayed_receipt(key: str) -> Receipt | None:
-    tip = db.session.scalar(select(Tip).where(Tip.idempotency_digest == _idempotency_digest(key)))
+def _idempotency_digest(key: str, principal: str) -> str:
+    """Keys are scoped to who sends them: the public's key never opens an operator's receipt."""
+    return hashlib.sha256(f"tipoff-idempotency|{principal}|{key}".encode("utf-8")).hexdigest()
+
+
+def _replayed_receipt(key: str, principal: str, content_digest: str) -> Receipt | None:
+    """The first answer to a retried submit: same sender, same key, same content, within a day."""
+    tip = db.session.scalar(select(Tip).where(Tip.idempotency_digest == _idempotency_digest(key, principal)))
     if tip is None or tip.idempotency_answer is None:
         return None
+    if tip.content_digest != content_digest:
+        raise Conflict("这个 Idempotency-Key 已用于另一份内容不同的举报，请换一个新的。",
+                       code="idempotency_key_reused")
+    if utcnow() - as_utc(tip.received_at) > IDEMPOTENCY_WINDOW:
+        raise Conflict("这个 Idempotency-Key 已过期（超过 24 小时），请换一个新的。", code="idempotency_key_expired")
     answer = crypto.open_for_holder(key, tip.idempotency_answer, aad=tip.reference.encode())
+    record("tip.submit_replayed", actor=principal if principal == "public" else None, object_type="tip",
+           object_id=tip.reference, department_id=tip.department_id)
+    db.session.commit()
     return Receipt(**json.loads(answer))
 
 
@@ -115,11 +116,13 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     access_code = crypto.random_digits(ACCESS_CODE_DIGITS)
     access_code_hash = crypto.hash_secret(access_code)
 
+    principal = f"user:{entered_by.id}" if entered_by is not None else "public"
+    submission = parse_submission(raw, catalogue(), channel=channel)
+    content_digest = hashlib.sha256(submission.content_bytes()).hexdigest()
     if idempotency_key:
-        replay = _replayed_receipt(idempotency_key)
+        replay = _replayed_receipt(idempotency_key, principal, content_digest)
         if replay is not None:
             return replay
-    submission = parse_submission(raw, catalogue(), channel=channel)
     # Cleaning photos is CPU work too: done before the inserts take SQLite's write lock.
     db.session.rollback()
     prepared = prepare_uploads(list(uploads), keep_time_and_place=submission.keep_photo_metadata)
@@ -134,7 +137,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
               occurred_on=submission.occurred_on, description_sealed=b"", data_key_id=data_key.id,
               insider=submission.insider, anonymous=submission.reporter is None,
               keep_photo_metadata=submission.keep_photo_metadata, access_code_hash=access_code_hash,
-              content_digest=hashlib.sha256(submission.content_bytes()).hexdigest(), proof="",
+              content_digest=content_digest, proof="",
               status=CaseState.RECEIVED.value, department_id=department.id, routing_rule=decision.rule_code,
               routing_explanation=decision.explanation, copy_to=list(decision.copy_to),
               supervised=decision.supervised, received_at=received_at,
@@ -148,21 +151,22 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     tip.proof = make_proof(tip.reference, received_at, tip.content_digest)
     if submission.reporter is not None:
         _add_identity(tip, submission.reporter, source="submission" if channel == WEB else "operator")
-    stored = store_evidence(tip, prepared, uploaded_by="reporter" if channel == WEB else "operator",
-                            actor=entered_by)
-    status = public_status(tip.status)
-    receipt = Receipt(tip.reference, access_code, received_at.isoformat(), status.code, status.label,
-                      department.code, department.name, tip.proof)
-    if idempotency_key:
-        tip.idempotency_digest = _idempotency_digest(idempotency_key)
-        tip.idempotency_answer = crypto.seal_for_holder(idempotency_key, json.dumps(asdict(receipt)).encode(),
-                                                        aad=tip.reference.encode())
-    record("tip.submit", actor=entered_by or "public", object_type="tip", object_id=tip.reference,
-           department_id=department.id,
-           details={"channel": submission.channel, "category": submission.category, "sector": submission.sector,
-                    "named": submission.reporter is not None, "insider": submission.insider,
-                    "routing_rule": decision.rule_code, "supervised": decision.supervised})
+    stored: list = []
     try:
+        stored = store_evidence(tip, prepared, uploaded_by="reporter" if channel == WEB else "operator",
+                                actor=entered_by)
+        status = public_status(tip.status)
+        receipt = Receipt(tip.reference, access_code, received_at.isoformat(), status.code, status.label,
+                          department.code, department.name, tip.proof)
+        if idempotency_key:
+            tip.idempotency_digest = _idempotency_digest(idempotency_key, principal)
+            tip.idempotency_answer = crypto.seal_for_holder(idempotency_key, json.dumps(asdict(receipt)).encode(),
+                                                            aad=tip.reference.encode())
+        record("tip.submit", actor=entered_by or "public", object_type="tip", object_id=tip.reference,
+               department_id=department.id,
+               details={"channel": submission.channel, "category": submission.category, "sector": submission.sector,
+                        "named": submission.reporter is not None, "insider": submission.insider,
+                        "routing_rule": decision.rule_code, "supervised": decision.supervised})
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
@@ -170,7 +174,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
         if not isinstance(exc, IntegrityError):
             raise
         # The same Idempotency-Key arrived twice at once: the other request stored the tip.
-        replay = _replayed_receipt(idempotency_key) if idempotency_key else None
+        replay = _replayed_receipt(idempotency_key, principal, content_digest) if idempotency_key else None
         if replay is None:
             raise
         return replay
@@ -193,28 +197,32 @@ def _add_identity(tip: Tip, reporter: ReporterDetails, source: str) -> ReporterI
 # --------------------------------------------------------------------- the reporter's way back in
 
 
+REFERENCE_PATTERN = re.compile(r"^JA-\d{4}-\d{6,9}$")
+
+
+def normalise_reference(reference: str) -> str:
+    """A typed reference, trimmed and upper-cased; "" when it cannot be one (e.g. a code typed there)."""
+    text = (reference or "").strip().upper()[:32]
+    return text if REFERENCE_PATTERN.match(text) else ""
+
+
 def open_for_reporter(reference: str, access_code: str) -> Tip:
-    """The tip for a reference and its access code; one answer for unknown and wrong (LookupFailed)."""
-    reference = (reference or "").strip().upper()[:32]
+    """The tip for a reference and its access code; one answer, in one time, for unknown and wrong.
+
+    Repeated failures are throttled by the web layer per (reference, client) and per reference,
+    whether or not the reference exists, so the throttle tells nothing either.
+    """
+    reference = normalise_reference(reference)
     code = _normalise_code(access_code)
     tip = db.session.scalar(select(Tip).where(Tip.reference == reference)) if reference else None
-    if tip is not None and tip.lookup_paused_until and as_utc(tip.lookup_paused_until) > utcnow():
-        remaining = as_utc(tip.lookup_paused_until) - utcnow()
-        raise LookupPaused(max(1, int(remaining.total_seconds() // 60) + 1))
     valid = crypto.verify_secret(tip.access_code_hash if tip else _dummy_code_hash(), code)
     if tip is None or not valid or len(code) != ACCESS_CODE_DIGITS:
-        if tip is not None:
-            tip.failed_lookups += 1
-            over = tip.failed_lookups - LOOKUP_FREE_FAILURES
-            if over >= 0:
-                tip.lookup_paused_until = utcnow() + timedelta(minutes=min(2 ** over, LOOKUP_MAX_PAUSE_MINUTES))
-        record("tip.lookup_failed", actor="public", object_type="tip", object_id=reference or None,
+        # Only a reference that exists is named in the log: whatever else was typed there (a phone
+        # number, the code itself) stays out of it.
+        record("tip.lookup_failed", actor="public", object_type="tip", object_id=tip.reference if tip else None,
                department_id=tip.department_id if tip else None)
         db.session.commit()
         raise LookupFailed()
-    if tip.failed_lookups:
-        tip.failed_lookups = 0
-        tip.lookup_paused_until = None
     record("tip.reporter_view", actor="public", object_type="tip", object_id=tip.reference,
            department_id=tip.department_id)
     db.session.commit()

@@ -146,7 +146,7 @@ def parse_submission(raw: Mapping[str, Any], catalogue: Catalogue, *, channel: s
                     raise ValueError(f"请选择{label}。")
                 return None
             if value not in allowed:
-                raise ValueError(f"未知的{label}：{value[:32]}")
+                raise ValueError(f"未知的{label}，请从列表中选择。")
             return value
         return check
 
@@ -161,7 +161,7 @@ def parse_submission(raw: Mapping[str, Any], catalogue: Catalogue, *, channel: s
                                               maximum=DESCRIPTION_MAX, multiline=True))
     reporter = parse_reporter(raw, errors, today)
     if channel not in CHANNELS:
-        errors["channel"] = [f"未知的举报渠道：{channel[:32]}"]
+        errors["channel"] = ["未知的举报渠道。"]
     if errors:
         raise ValidationFailed(fields=errors)
     return Submission(reporter=reporter, insider=_flag(raw.get("insider")), channel=channel,

@@ -16,7 +16,7 @@ CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 3
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _SEPARATORS = re.compile(r"[\s\-‐‑–—()（）]")
 
 
@@ -38,7 +38,8 @@ def normalise_credit_code(value: str) -> str:
         raise ValueError("统一社会信用代码应为 18 位。")
     bad = sorted({c for c in code if c not in CREDIT_CODE_ALPHABET})
     if bad:
-        raise ValueError(f"统一社会信用代码不含字符：{''.join(bad)}（不使用 I、O、Z、S、V）。")
+        shown = "".join(c for c in bad if c.isascii() and c.isprintable())
+        raise ValueError(f"统一社会信用代码不含字符：{shown or '（非字母数字）'}（不使用 I、O、Z、S、V）。")
     if credit_code_check_char(code[:17]) != code[17]:
         raise ValueError("统一社会信用代码校验位不正确，请核对营业执照上的代码。")
     return code
@@ -52,7 +53,7 @@ def id_check_char(first17: str) -> str:
 def normalise_id_number(value: str, today: date | None = None) -> str:
     """A valid 18-digit resident ID number, normalised, or ValueError."""
     number = _fold(value)
-    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         raise ValueError("身份证号码应为 18 位（最后一位可以是 X）。")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))

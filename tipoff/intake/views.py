@@ -16,7 +16,7 @@ from tipoff import crypto
 from tipoff.cases.states import public_status
 from tipoff.errors import DomainError, ValidationFailed, domain_error_response, http_error_response
 from tipoff.extensions import limiter
-from tipoff.intake import services
+from tipoff.intake import services, throttle
 from tipoff.intake.attachments import Upload
 from tipoff.intake.evidence import MAX_FILE_BYTES, MAX_FILES
 from tipoff.intake.submission import CONTACT_PREFERENCES
@@ -74,7 +74,7 @@ def report_submit():
                                       uploads=_uploads())
     except ValidationFailed as exc:
         notice = exc.message
-        if "evidence" in exc.fields:
+        if "evidence" in exc.fields or request.files.getlist("evidence"):
             notice += _("（出于安全原因，浏览器不会保留已选择的文件，请重新选择。）")
         return _render_form(values, exc.fields, notice=notice, status=exc.status)
     return render_template("intake/receipt.html", receipt=receipt), 201
@@ -88,6 +88,14 @@ def _expired_form(exc):
                             status=400)
     return render_template("errors/error.html", status=400, code="csrf", fields={},
                            message=_("页面已过期，请返回刷新后重试。")), 400
+
+
+@bp.errorhandler(429)
+def _too_many(exc):
+    """Too many submissions from this client for now: keep what was typed, say when to retry."""
+    if request.endpoint == "intake.report_submit":
+        return _render_form(_typed(), notice=_("提交过于频繁，请过几分钟再提交。您填写的内容都还在。"), status=429)
+    return http_error_response(exc)
 
 
 @bp.errorhandler(413)
@@ -117,15 +125,22 @@ def _server_error(exc):
 # ------------------------------------------------------------------ status: the reporter channel
 
 
-def _reporter_tip():
+def _reporter_tip(posted: bool = False):
+    """The case this browser opened with its code; for a form post, only if the form is for that case."""
     held = session.get(REPORTER_SESSION)
     if not held or time.time() - held.get("at", 0) > REPORTER_SESSION_SECONDS:
         session.pop(REPORTER_SESSION, None)
         return None
     try:
-        return services.tip_by_id(held["id"])
+        tip = services.tip_by_id(held["id"])
     except DomainError:
         return None
+    if posted and request.form.get("reference") != tip.reference:
+        # Another tab opened another case meanwhile: never act on a case the page was not showing.
+        flash(_("此页面对应的举报已不是当前查询的举报，请重新输入编号和查询码。"), "error")
+        session.pop(REPORTER_SESSION, None)
+        return None
+    return tip
 
 
 def _render_status(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
@@ -148,13 +163,15 @@ def status():
 
 
 @bp.post("/status")
-@limiter.limit("10 per minute;60 per hour")
+@limiter.shared_limit("10 per minute;60 per hour", scope="tip-lookup")
+@throttle.per_reference_and_client
+@throttle.per_reference
 def status_lookup():
     """Check the reference and the access code."""
     reference = request.form.get("reference", "")
     try:
         tip = services.open_for_reporter(reference, request.form.get("access_code", ""))
-    except (services.LookupFailed, services.LookupPaused) as exc:
+    except services.LookupFailed as exc:
         return render_template("intake/lookup.html", values={"reference": reference[:32]},
                                error=exc.message), exc.status
     session[REPORTER_SESSION] = {"id": tip.id, "at": time.time()}
@@ -165,7 +182,7 @@ def status_lookup():
 @limiter.limit("20 per hour")
 def status_reply():
     """The reporter answers the department."""
-    tip = _reporter_tip()
+    tip = _reporter_tip(posted=True)
     if tip is None:
         return redirect(url_for("intake.status"))
     try:
@@ -180,7 +197,7 @@ def status_reply():
 @limiter.limit("10 per hour")
 def status_identity():
     """An anonymous reporter adds their name and phone (sealed at once)."""
-    tip = _reporter_tip()
+    tip = _reporter_tip(posted=True)
     if tip is None:
         return redirect(url_for("intake.status"))
     values = {k: request.form.get(k, "") for k in ("reporter_name", "reporter_phone", "reporter_id_number",
@@ -196,7 +213,7 @@ def status_identity():
 @limiter.limit("10 per hour")
 def status_evidence():
     """The reporter adds evidence files to their tip."""
-    tip = _reporter_tip()
+    tip = _reporter_tip(posted=True)
     if tip is None:
         return redirect(url_for("intake.status"))
     try:

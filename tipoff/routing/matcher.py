@@ -88,12 +88,15 @@ def _matches(rule: Rule, facts: TipFacts, text: str) -> bool:
     return True
 
 
-def _resolve(target: str, facts: TipFacts, where: Jurisdiction) -> str | None:
+def _resolve(target: str | None, facts: TipFacts, where: Jurisdiction) -> str | None:
     if target == TOWNSHIP:
-        return where.township_departments.get(facts.township or "")
-    if target == SECTOR_LEAD:
-        return where.sector_leads.get(facts.sector)
-    return target
+        code = where.township_departments.get(facts.township or "")
+    elif target == SECTOR_LEAD:
+        code = where.sector_leads.get(facts.sector)
+    else:
+        code = target
+    # A department that is not (or no longer) active cannot accept or be copied.
+    return code if code in where.names else None
 
 
 def ordered(rules: Iterable[Rule]) -> list[Rule]:
