@@ -62,6 +62,15 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "LOG_LEVEL": ("TIPOFF_LOG_LEVEL", str),
     "SECURE_COOKIES": ("SESSION_COOKIE_SECURE", _bool),
     "CLOCK_AMOUNTS": ("TIPOFF_CLOCK_AMOUNTS", _clock_amounts),
+    "DISCLOSURE_CUSTODIANS": ("TIPOFF_DISCLOSURE_CUSTODIANS", int),
+    "DISCLOSURE_HOURS": ("TIPOFF_DISCLOSURE_HOURS", int),
+    "SMTP_HOST": ("TIPOFF_SMTP_HOST", str),
+    "SMTP_PORT": ("TIPOFF_SMTP_PORT", int),
+    "SMTP_USER": ("TIPOFF_SMTP_USER", str),
+    "SMTP_PASSWORD": ("TIPOFF_SMTP_PASSWORD", str),
+    "SMTP_STARTTLS": ("TIPOFF_SMTP_STARTTLS", _bool),
+    "SMTP_TIMEOUT": ("TIPOFF_SMTP_TIMEOUT", int),
+    "MAIL_FROM": ("TIPOFF_MAIL_FROM", str),
 }
 
 
@@ -123,6 +132,17 @@ class Config:
     TIPOFF_FAST_CRYPTO = False
     # Statutory clocks (RULES.md §5): e.g. {"T2": 5, "T3": 60}; unset codes keep the RULES defaults.
     TIPOFF_CLOCK_AMOUNTS: dict | None = None
+    # Identity disclosure: how many custodians must approve (1 or 2), and how long the requester may read.
+    TIPOFF_DISCLOSURE_CUSTODIANS = 1
+    TIPOFF_DISCLOSURE_HOURS = 24
+    # Deadline reminder e-mails (`flask tipoff remind`): the district's relay; login only when a user is set.
+    TIPOFF_SMTP_HOST = "127.0.0.1"
+    TIPOFF_SMTP_PORT = 25
+    TIPOFF_SMTP_USER: str | None = None
+    TIPOFF_SMTP_PASSWORD: str | None = None
+    TIPOFF_SMTP_STARTTLS = False
+    TIPOFF_SMTP_TIMEOUT = 10  # seconds, per connection attempt
+    TIPOFF_MAIL_FROM = "tipoff@localhost"
     TIPOFF_HSTS = False
     # Development may create its own secret and keys on first start; production never does.
     TIPOFF_GENERATE_MISSING_KEYS = False

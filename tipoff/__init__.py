@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from tipoff.api import bp as api_bp
     from tipoff.audit.views import bp as audit_bp
     from tipoff.cases.views import bp as cases_bp
+    from tipoff.disclosure.views import bp as disclosure_bp
     from tipoff.intake.operator import bp as operator_bp
     from tipoff.intake.views import bp as intake_bp
     from tipoff.public.views import bp as public_bp
@@ -109,5 +110,5 @@ def _register_blueprints(app: Flask) -> None:
     import tipoff.cases.api  # noqa: F401
     import tipoff.reference.api  # noqa: F401
 
-    for blueprint in (public_bp, intake_bp, operator_bp, cases_bp, accounts_bp, staff_bp, audit_bp, reference_bp, api_bp):
+    for blueprint in (public_bp, intake_bp, operator_bp, cases_bp, disclosure_bp, accounts_bp, staff_bp, audit_bp, reference_bp, api_bp):
         app.register_blueprint(blueprint)

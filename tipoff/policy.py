@@ -62,15 +62,18 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     }),
     Role.OVERSEER: frozenset({
         P("audit.view", "district"), P("cases.view", "district"), P("users.view", "district"),
+        P("disclosures.request", "district"),
         P("staff.home", "district"),
     }),
     Role.LEADER: frozenset({
         P("audit.view", "department"), P("cases.view", "department"), P("users.view", "department"),
+        P("disclosures.request", "department"),
         P("staff.home", "department"),
     }),
-    Role.HANDLER: frozenset({P("cases.view", "department"), P("staff.home", "department")}),
+    Role.HANDLER: frozenset({P("cases.view", "department"), P("disclosures.request", "department"),
+                             P("staff.home", "department")}),
     Role.FINANCE: frozenset({P("staff.home", "department")}),
-    Role.CUSTODIAN: frozenset({P("staff.home", "district")}),
+    Role.CUSTODIAN: frozenset({P("disclosures.decide", "district"), P("staff.home", "district")}),
     Role.OPERATOR: frozenset({P("tips.enter", "district"), P("staff.home", "district")}),
 }
 

@@ -21,6 +21,7 @@ MATRIX = {
     ("GET", "/staff/audit/verify"): {"admin", "overseer", "leader"},
     ("GET", "/staff/tips/new"): {"operator"},
     ("GET", "/staff/cases/"): {"overseer", "leader", "handler"},
+    ("GET", "/staff/disclosures/"): {"custodian", "overseer", "leader", "handler"},
 }
 # Allowed roles are sent on from these (e.g. a result page that only exists after a POST).
 REDIRECTS = {("GET", "/staff/audit/verify")}

@@ -1,4 +1,4 @@
-"""`flask tipoff holidays …` — the administrator's entries in the working-day calendar."""
+"""`flask tipoff holidays …` — the administrator's entries in the working-day calendar; `flask tipoff remind`."""
 from __future__ import annotations
 
 from datetime import date
@@ -49,6 +49,24 @@ def list_days() -> None:
         click.echo(f"{row.day}\t{'working' if row.working else 'rest'}\t{row.note}")
 
 
+@click.command("remind")
+@click.option("--dry-run", is_flag=True, help="show the e-mails that would be sent; send nothing")
+@with_appcontext
+def remind(dry_run: bool) -> None:
+    """E-mail each department its open cases due today or overdue (到期提醒); run once a morning."""
+    from tipoff.cases.reminders import send_reminders
+
+    report = send_reminders(dry_run=dry_run)
+    for reminder in report.sent:
+        click.echo(f"{reminder.department_code} -> {', '.join(reminder.recipients)}: {reminder.subject}")
+        if dry_run:
+            click.echo("  " + reminder.body.rstrip("\n").replace("\n", "\n  "))
+    click.echo(report.summary(), err=not report.ok)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
 def register(group: click.Group) -> None:
-    """Attach the calendar commands to `flask tipoff`."""
+    """Attach the calendar and reminder commands to `flask tipoff`."""
     group.add_command(holidays)
+    group.add_command(remind)
