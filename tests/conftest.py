@@ -133,8 +133,10 @@ class Staff:
         self._last_step = 0
 
     def next_code(self) -> str:
-        """A TOTP code the server has not seen yet (codes must not be replayed)."""
+        """A TOTP code the server has not seen yet (each 30-s step is accepted once, within ±1 step)."""
         step = max(int(time.time()) // 30 - 1, self._last_step + 1)
+        while step > int(time.time()) // 30 + 1:  # all usable steps spent: wait for the next one
+            time.sleep(0.5)
         self._last_step = step
         return pyotp.TOTP(self.totp_secret).at(step * 30)
 
@@ -154,9 +156,11 @@ def make_staff(app):
                                         department_code=department, password=PASSWORD,
                                         must_change_password=False, actor="test")
             secret = services.begin_totp_enrolment(user)
-            services.confirm_totp_enrolment(user, pyotp.TOTP(secret).now(), actor=user)
+            # Enrol with the previous step's code, leaving the current and next steps for logins.
+            enrolled_step = int(time.time()) // 30 - 1
+            services.confirm_totp_enrolment(user, pyotp.TOTP(secret).at(enrolled_step * 30), actor=user)
             staff = Staff(user.id, name, role, department, secret)
-            staff._last_step = int(time.time()) // 30
+            staff._last_step = enrolled_step
             db.session.commit()
         return staff
 
@@ -169,6 +173,7 @@ def login(client, staff: Staff):
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     response = client.post("/staff/login/totp", data={"code": staff.next_code()})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert not response.headers["Location"].endswith("/staff/login"), "the TOTP step was refused"
     return response
 
 

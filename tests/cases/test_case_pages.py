@@ -84,3 +84,16 @@ def test_reporter_sees_department_steps_on_status(app, client, make_staff):
     client.post("/status", data={"reference": reference, "access_code": code})
     page = client.get("/status").get_data(as_text=True)
     assert "已受理，正在核查" in page
+
+
+def test_case_page_ids_are_unique(app, client, login_as):
+    """Labels must point at their own field: every action form's fields get ids of their own."""
+    import collections
+    import re
+
+    reference, _ = receipt_of(app.test_client().post("/report", data=VALID))
+    login_as("handler", "zjj")
+    page = client.get(f"/staff/cases/{reference}").get_data(as_text=True)
+    ids = collections.Counter(re.findall(r'\sid="([^"]+)"', page))
+    assert [i for i, n in ids.items() if n > 1] == []
+    assert 'for="transfer-reason"' in page and 'id="transfer-reason"' in page

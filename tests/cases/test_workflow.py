@@ -273,3 +273,20 @@ def test_holiday_override_moves_a_deadline(app, runner):
         after = clocks.deadline("T2", start)
         assert after.due > before.due
         assert clocks.day_note(datetime(2027, 3, 3).date()) == "区政府通知（测试）"
+
+
+def test_reporter_objects_on_the_status_page(app, client, staff):
+    reference, code = receipt_of(client.post("/report", data=VALID))
+    handler = staff("handler", "zjj")
+    do(handler, reference, "accept")
+    do(handler, reference, "conclude", outcome="unsubstantiated", summary="现场未发现漏气。")
+    db.session.commit()
+    client.post("/status", data={"reference": reference, "access_code": code})
+    assert "申请复查" in client.get("/status").get_data(as_text=True)
+    empty = client.post("/status/object", data={"reference": reference, "objection": ""})
+    assert empty.status_code == 422 and "请填写复查理由" in empty.get_data(as_text=True)
+    done = client.post("/status/object", data={"reference": reference, "objection": "我昨天还闻到了燃气味。"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert state(reference).status == "under_review"
+    assert "复查中" in client.get("/status").get_data(as_text=True)

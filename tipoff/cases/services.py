@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from tipoff import crypto
 from tipoff.audit.services import record
-from tipoff.cases import clocks
+from tipoff.cases import clocks, duplicates
 from tipoff.cases.states import CaseState
 from tipoff.cases.workflow import (
     ENFORCEMENT,
@@ -276,6 +276,15 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
             raise Conflict("尚未报送上级。", code="not_forwarded")
         tip.upward_confirmed = True
         return _text(payload, "note", "备注", required=False), {}, "已记录上级确认接收。"
+    if action == "link":
+        other_reference = payload.get("to_reference")
+        if not isinstance(other_reference, str) or not other_reference.strip():
+            raise ValidationFailed(fields={"to_reference": ["请填写要关联的举报编号。"]})
+        other = case_for(user, other_reference)
+        if other.id == tip.id:
+            raise ValidationFailed(fields={"to_reference": ["不能与自己关联。"]})
+        root = duplicates.link(tip, other)
+        return None, {"with": other.reference, "matter": root}, f"已与 {other.reference} 关联为同一事项。"
     if action == "close":
         if tip.forwarded_upward and not tip.upward_confirmed:
             raise Conflict("上级尚未确认接收，不能结案。", code="awaiting_upward")
@@ -328,7 +337,7 @@ def reporter_objects(tip: Tip, reason_text: str) -> None:
         raise Conflict("当前状态不能申请复查。", code="wrong_state")
     if tip.deadline_at and as_utc(tip.deadline_at) < utcnow():
         raise Conflict("申请复查的期限（告知后 10 日）已过。", code="objection_window_closed")
-    reason = _text({"reason": reason_text}, "reason", "复查理由")
+    reason = _text({"objection": reason_text}, "objection", "复查理由")
     before = (tip.status, tip.department_id)
     _claim_version(tip, None)
     tip.status = transition.to_state.value

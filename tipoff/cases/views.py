@@ -5,7 +5,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from tipoff.accounts.access import permission_required
-from tipoff.cases import services
+from tipoff.cases import duplicates, services
 from tipoff.cases.states import CaseState, internal_label
 from tipoff.policy import Role
 from tipoff.cases.workflow import ENFORCEMENT, OUTCOMES, REJECTION_REASONS, TRANSITIONS
@@ -38,6 +38,8 @@ def _render_case(tip, errors: dict | None = None, values: dict | None = None, st
         history=services.history(tip), attachments=[(a, evidence_fields(tip, a)) for a in tip_attachments(tip)],
         transitions=allowed, label=internal_label, errors=errors or {}, values=values or {},
         departments=[d for d in handling_departments() if d.id != tip.department_id],
+        candidates=[t for t in duplicates.candidates(tip) if services.visible_to(user, t)],
+        matter=duplicates.matter_of(tip),
         rejection_reasons=REJECTION_REASONS, outcomes=OUTCOMES, enforcement=ENFORCEMENT), status
 
 

@@ -53,6 +53,8 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
                required=("reason",), public=True),
     Transition("confirm_upward", "上级已确认接收", OPEN | {S.REJECTED}, None,
                HANDLING | {R.OVERSEER}),
+    Transition("link", "关联为同一事项", OPEN | {S.REJECTED, S.CLOSED}, None, HANDLING | {R.OVERSEER},
+               required=("to_reference",)),
     Transition("close", "结案", frozenset({S.CONCLUDED, S.REJECTED}), S.CLOSED, HANDLING | {R.OVERSEER},
                public=True),
 )}

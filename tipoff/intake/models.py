@@ -30,6 +30,8 @@ class Tip(db.Model):
     township_code: Mapped[str | None] = mapped_column(String(32), index=True)
     subject_name: Mapped[str] = mapped_column(String(200))
     subject_credit_code: Mapped[str | None] = mapped_column(String(18), index=True)
+    # The reported unit's name reduced for matching (no spaces, punctuation or company suffixes).
+    subject_key: Mapped[str | None] = mapped_column(String(200), index=True)
     address: Mapped[str | None] = mapped_column(String(300))
     occurred_on: Mapped[date | None] = mapped_column(Date)
     description_sealed: Mapped[bytes] = mapped_column(LargeBinary)
@@ -66,6 +68,8 @@ class Tip(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(String(32))
+    # Linked tips about one matter share the earliest tip as their matter (R4-R6: one matter, one reward).
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"), index=True)
     conclusion: Mapped[dict | None] = mapped_column(JSON)  # enforcement taken, fine (as a string), grade …
 
     department: Mapped[Department] = relationship()

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from tipoff import crypto
 from tipoff.audit.services import record
 from tipoff.cases import clocks
+from tipoff.cases.duplicates import subject_key
 from tipoff.cases.states import CaseState, public_status
 from tipoff.db import as_utc, utcnow
 from tipoff.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -133,7 +134,8 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     first_deadline = clocks.deadline("T2", received_at)
     tip = Tip(channel=submission.channel, category_code=submission.category, sector_code=submission.sector,
               township_code=submission.township, subject_name=submission.subject_name,
-              subject_credit_code=submission.subject_credit_code, address=submission.address,
+              subject_credit_code=submission.subject_credit_code, subject_key=subject_key(submission.subject_name),
+              address=submission.address,
               occurred_on=submission.occurred_on, description_sealed=b"", data_key_id=data_key.id,
               insider=submission.insider, anonymous=submission.reporter is None,
               keep_photo_metadata=submission.keep_photo_metadata, access_code_hash=access_code_hash,

@@ -227,6 +227,25 @@ def status_evidence():
     return redirect(url_for("intake.status"))
 
 
+@bp.post("/status/object")
+@limiter.limit("10 per hour")
+def status_object():
+    """The reporter asks for a re-review (复查) of a concluded case within the objection window."""
+    from tipoff.cases.services import reporter_objects
+    from tipoff.errors import Conflict
+
+    tip = _reporter_tip(posted=True)
+    if tip is None:
+        return redirect(url_for("intake.status"))
+    try:
+        reporter_objects(tip, request.form.get("objection", ""))
+    except (ValidationFailed, Conflict) as exc:
+        return _render_status(tip, exc.fields or {"objection": [exc.message]},
+                              {"objection": request.form.get("objection", "")}, exc.status)
+    flash(_("复查申请已收到，将在 30 日内答复。"), "success")
+    return redirect(url_for("intake.status"))
+
+
 @bp.post("/status/leave")
 def status_leave():
     """Forget the case in this browser (on a shared phone or computer)."""

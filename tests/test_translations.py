@@ -1,0 +1,29 @@
+"""Every label the code translates at run time has an English translation."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from tipoff.cases.states import STATES
+from tipoff.cases.workflow import ENFORCEMENT, OUTCOMES, REJECTION_REASONS, REPORTER_TRANSITIONS, TRANSITIONS
+from tipoff.disclosure.services import PURPOSES
+from tipoff.policy import ROLE_LABELS
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "tipoff" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+LABELS = sorted({t.label for t in list(TRANSITIONS.values()) + list(REPORTER_TRANSITIONS.values())}
+                | {v[0] for v in STATES.values()} | {v[1].label for v in STATES.values()}
+                | {v[1].explanation for v in STATES.values()} | set(OUTCOMES.values()) | set(ENFORCEMENT.values())
+                | set(REJECTION_REASONS.values()) | set(PURPOSES.values()) | set(ROLE_LABELS.values()))
+
+
+@pytest.fixture(scope="module")
+def english():
+    with CATALOGUE.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id and not m.fuzzy}
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_runtime_label_is_translated(english, label):
+    assert english.get(label), f"no English for {label!r}: add it to tipoff/translations/runtime_msgids.py"
