@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import re
 from datetime import datetime, timezone
@@ -18,10 +19,23 @@ def client_fingerprint() -> str:
     """Return today's pseudonym for the requesting client (for per-client rate limits)."""
     if not has_request_context():
         return "no-request"
-    address = request.remote_addr or "unknown"
+    address = _bucket(request.remote_addr or "unknown")
     day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     key = (current_app.config.get("SECRET_KEY") or "").encode()
     return hmac.new(key, f"{day}|{address}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _bucket(address: str) -> str:
+    """An IPv6 client is its /64 (one household or phone gets a whole /64 to rotate through)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
 
 
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")

@@ -96,3 +96,15 @@ def test_absurdly_deep_json_is_400_not_500(api_app):
     response = api_app.test_client().post("/api/v1/probe/echo", data=body, content_type="application/json")
     assert response.status_code == 400
     assert error_of(response)["code"] == "malformed_json"
+
+
+def test_ipv6_clients_share_a_bucket_per_64(app):
+    from tipoff.privacy import client_fingerprint
+
+    def key(address):
+        with app.test_request_context("/", environ_base={"REMOTE_ADDR": address}):
+            return client_fingerprint()
+
+    assert key("2001:db8:1:2::1") == key("2001:db8:1:2:ffff::9")
+    assert key("2001:db8:1:2::1") != key("2001:db8:1:3::1")
+    assert key("::ffff:203.0.113.9") == key("203.0.113.9")
