@@ -139,3 +139,14 @@ def test_submissions_are_rate_limited_per_client(tmp_path, pg_schema):
     client = app.test_client()
     codes = [client.post("/report", data={**VALID, "category": ""}).status_code for _ in range(6)]
     assert codes == [422] * 5 + [429]
+
+
+def test_reference_carries_the_beijing_year(app, client, monkeypatch):
+    from datetime import datetime, timezone
+
+    from tipoff.intake import services
+
+    # 17:00 UTC on 31 December is 01:00 on 1 January in Beijing.
+    monkeypatch.setattr(services, "utcnow", lambda: datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc))
+    reference, _ = receipt_of(submit(client))
+    assert reference.startswith("JA-2027-")

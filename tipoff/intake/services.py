@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from tipoff import crypto
 from tipoff.audit.services import record
 from tipoff.cases import clocks
+from tipoff.clockview import SHANGHAI
 from tipoff.cases.duplicates import subject_key
 from tipoff.cases.states import CaseState, public_status
 from tipoff.db import as_utc, utcnow
@@ -147,7 +148,8 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
               entered_by_user_id=getattr(entered_by, "id", None))
     db.session.add(tip)
     db.session.flush()
-    tip.reference = f"{REFERENCE_PREFIX}-{received_at.year}-{tip.id:06d}"
+    # The year on the reference is the Beijing year (a tip filed at 07:00 on 1 January is the new year's).
+    tip.reference = f"{REFERENCE_PREFIX}-{received_at.astimezone(SHANGHAI).year}-{tip.id:06d}"
     tip.description_sealed = crypto.encrypt(submission.description.encode("utf-8"), data_key,
                                             aad=_aad(tip, "description"))
     tip.proof = make_proof(tip.reference, received_at, tip.content_digest)

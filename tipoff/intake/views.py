@@ -6,6 +6,7 @@ form with what the person wrote.
 from __future__ import annotations
 
 import time
+from functools import wraps
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -14,8 +15,8 @@ from werkzeug.exceptions import HTTPException
 
 from tipoff import crypto
 from tipoff.cases.states import public_status
-from tipoff.errors import DomainError, ValidationFailed, domain_error_response, http_error_response
-from tipoff.extensions import limiter
+from tipoff.errors import Conflict, DomainError, ValidationFailed, domain_error_response, http_error_response
+from tipoff.extensions import db, limiter
 from tipoff.intake import services, throttle
 from tipoff.intake.attachments import Upload
 from tipoff.intake.evidence import MAX_FILE_BYTES, MAX_FILES
@@ -180,48 +181,56 @@ def status_lookup():
     return redirect(url_for("intake.status"))
 
 
+def reporter_action(field: str):
+    """A reporter-channel form post: only for the case this page shows; a refusal re-renders the status
+    page with what was typed, the message beside `field` when the refusal names no field itself."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped():
+            tip = _reporter_tip(posted=True)
+            if tip is None:
+                return redirect(url_for("intake.status"))
+            tip_id = tip.id
+            try:
+                return view(tip)
+            except (ValidationFailed, Conflict) as exc:
+                db.session.rollback()
+                kept = {k: v for k, v in request.form.items() if k not in ("csrf_token", "reference")}
+                return _render_status(services.tip_by_id(tip_id), exc.fields or {field: [exc.message]}, kept,
+                                      exc.status)
+
+        return wrapped
+
+    return decorator
+
+
 @bp.post("/status/reply")
 @limiter.limit("20 per hour")
-def status_reply():
+@reporter_action("body")
+def status_reply(tip):
     """The reporter answers the department."""
-    tip = _reporter_tip(posted=True)
-    if tip is None:
-        return redirect(url_for("intake.status"))
-    try:
-        services.post_message(tip, request.form.get("body", ""), sender="reporter")
-    except ValidationFailed as exc:
-        return _render_status(tip, exc.fields, {"body": request.form.get("body", "")}, 422)
+    services.post_message(tip, request.form.get("body", ""), sender="reporter")
     session[REPORTER_SESSION] = {"id": tip.id, "at": time.time()}
     return redirect(url_for("intake.status", _anchor="messages"))
 
 
 @bp.post("/status/identity")
 @limiter.limit("10 per hour")
-def status_identity():
+@reporter_action("reporter_name")
+def status_identity(tip):
     """An anonymous reporter adds their name and phone (sealed at once)."""
-    tip = _reporter_tip(posted=True)
-    if tip is None:
-        return redirect(url_for("intake.status"))
-    values = {k: request.form.get(k, "") for k in ("reporter_name", "reporter_phone", "reporter_id_number",
-                                                   "contact_preference")}
-    try:
-        services.add_identity_later(tip, values)
-    except ValidationFailed as exc:
-        return _render_status(tip, exc.fields, values, 422)
+    services.add_identity_later(tip, {k: request.form.get(k, "") for k in (
+        "reporter_name", "reporter_phone", "reporter_id_number", "contact_preference")})
     return redirect(url_for("intake.status"))
 
 
 @bp.post("/status/evidence")
 @limiter.limit("10 per hour")
-def status_evidence():
+@reporter_action("evidence")
+def status_evidence(tip):
     """The reporter adds evidence files to their tip."""
-    tip = _reporter_tip(posted=True)
-    if tip is None:
-        return redirect(url_for("intake.status"))
-    try:
-        count = services.add_evidence_later(tip, _uploads(), request.form.get("keep_photo_metadata") == "1")
-    except ValidationFailed as exc:
-        return _render_status(services.tip_by_id(session[REPORTER_SESSION]["id"]), exc.fields, {}, exc.status)
+    count = services.add_evidence_later(tip, _uploads(), request.form.get("keep_photo_metadata") == "1")
     if count:
         flash(_("已收到 %(n)s 个附件。", n=count), "success")
     return redirect(url_for("intake.status"))
@@ -229,19 +238,12 @@ def status_evidence():
 
 @bp.post("/status/object")
 @limiter.limit("10 per hour")
-def status_object():
+@reporter_action("objection")
+def status_object(tip):
     """The reporter asks for a re-review (复查) of a concluded case within the objection window."""
     from tipoff.cases.services import reporter_objects
-    from tipoff.errors import Conflict
 
-    tip = _reporter_tip(posted=True)
-    if tip is None:
-        return redirect(url_for("intake.status"))
-    try:
-        reporter_objects(tip, request.form.get("objection", ""))
-    except (ValidationFailed, Conflict) as exc:
-        return _render_status(tip, exc.fields or {"objection": [exc.message]},
-                              {"objection": request.form.get("objection", "")}, exc.status)
+    reporter_objects(tip, request.form.get("objection", ""))
     flash(_("复查申请已收到，将在 30 日内答复。"), "success")
     return redirect(url_for("intake.status"))
 
