@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from tipoff.intake.views import bp as intake_bp
     from tipoff.public.views import bp as public_bp
     from tipoff.reference.views import bp as reference_bp
+    from tipoff.routing.views import bp as routing_bp
     from tipoff.staff.views import bp as staff_bp
 
     # Feature packages attach their JSON routes to the API blueprint before it is registered.
@@ -110,5 +111,6 @@ def _register_blueprints(app: Flask) -> None:
     import tipoff.cases.api  # noqa: F401
     import tipoff.reference.api  # noqa: F401
 
-    for blueprint in (public_bp, intake_bp, operator_bp, cases_bp, disclosure_bp, accounts_bp, staff_bp, audit_bp, reference_bp, api_bp):
+    for blueprint in (public_bp, intake_bp, operator_bp, cases_bp, disclosure_bp, accounts_bp, staff_bp, audit_bp, reference_bp,
+                      routing_bp, api_bp):
         app.register_blueprint(blueprint)

@@ -58,11 +58,11 @@ P = Permission
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({
         P("users.manage", "district"), P("users.view", "district"), P("reference.manage", "district"), P("keys.view", "district"),
-        P("audit.view", "district"), P("staff.home", "district"),
+        P("audit.view", "district"), P("staff.home", "district"), P("routing.test", "district"),
     }),
     Role.OVERSEER: frozenset({
         P("audit.view", "district"), P("cases.view", "district"), P("users.view", "district"),
-        P("disclosures.request", "district"),
+        P("disclosures.request", "district"), P("routing.test", "district"), P("routing.adopt", "district"),
         P("staff.home", "district"),
     }),
     Role.LEADER: frozenset({

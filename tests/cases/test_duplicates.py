@@ -55,3 +55,28 @@ def test_linking_needs_both_cases_in_scope(app, client, staff):
         do(staff("handler", "zjj"), mine, "link", to_reference=theirs)
     do(staff("overseer"), mine, "link", to_reference=theirs)  # the 安委办 sees both
     assert {t.reference for t in duplicates.matter_of(state(theirs))} == {mine, theirs}
+
+
+def test_merging_closes_the_later_tip_into_the_open_one_and_tells_both_reporters(app, client, staff):
+    from tipoff.errors import Conflict
+    from tipoff.intake import services as intake
+
+    first = receipt_of(client.post("/report", data={**NAMED, "subject_name": "灵井燃气有限公司"}))[0]
+    second = receipt_of(client.post("/report", data={**VALID, "subject_name": "灵井燃气公司"}))[0]
+    handler = staff("handler", "zjj")
+    do(handler, first, "accept")
+    with pytest.raises(ValidationFailed):
+        do(handler, second, "merge", to_reference="")
+    do(handler, second, "merge", to_reference=first, reason="同一加气站的同一处漏气")
+    merged = state(second)
+    assert merged.status == "closed" and merged.outcome == "merged" and merged.deadline_at is None
+    assert merged.conclusion == {"merged_into": first}
+    assert [t.reference for t in duplicates.matter_of(merged)] == [first, second]
+    assert "已合并办理" in intake.messages_of(merged)[-1].body
+    do(handler, first, "conclude", outcome="substantiated", summary="查实漏气，已责令整改。")
+    told = intake.messages_of(state(second))[-1].body
+    assert first in told and "属实" in told and "已责令整改" in told
+    third = receipt_of(client.post("/report", data={**VALID, "subject_name": "灵井燃气"}))[0]
+    with pytest.raises(Conflict):  # the first is concluded: nothing left to merge into
+        do(handler, third, "merge", to_reference=first)
+    assert state(third).status == "received" and state(third).matter_id is None

@@ -150,7 +150,7 @@ def test_extension_needs_a_leader_who_is_not_the_requester(case, staff):
         do(handler, case, "approve_extension")
     do(second_leader(), case, "approve_extension")
     tip = state(case)
-    assert tip.deadline_at == clocks.extended(before, 20) and tip.extension_days == 20
+    assert tip.deadline_at == clocks.extension(before, 20).due and tip.extension_days == 20
     assert tip.deadline_at - before >= timedelta(days=20)
     assert "延长 20 日" in intake.messages_of(tip)[-1].body and "需要检测报告" in intake.messages_of(tip)[-1].body
     with pytest.raises(Conflict):

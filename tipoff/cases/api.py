@@ -6,6 +6,7 @@ from marshmallow import Schema, fields
 
 from tipoff.api import MalformedJSON, api_route
 from tipoff.cases import services
+from tipoff.cases.queue import QueueFilter, counts, queue
 from tipoff.cases.states import internal_label, public_status
 from tipoff.errors import ValidationFailed
 from tipoff.web import writes
@@ -75,10 +76,13 @@ def detail(tip) -> dict:
 @api_route("/cases", summary="Open cases the token's user may see, soonest deadline first", tags=["cases"],
            permission="cases.view", response_schema=CaseSummarySchema)
 def list_cases():
-    """The queue as JSON (50 per page, ?page=N)."""
+    """The queue as JSON: 50 per page (?page=N), narrowed by ?due=overdue|today, ?status=, ?department=."""
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    return jsonify({"cases": [CaseSummarySchema().dump(summary(t)) for t in services.queue(g.api_user, page=page)],
-                    "page": page})
+    wanted, errors = QueueFilter.parse(request.args)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    cases = [CaseSummarySchema().dump(summary(t)) for t in queue(g.api_user, page=page, wanted=wanted)]
+    return jsonify({"cases": cases, "page": page, "filter": wanted.args(), "counts": counts(g.api_user, wanted)})
 
 
 @writes

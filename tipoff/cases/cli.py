@@ -1,4 +1,4 @@
-"""`flask tipoff holidays …` — the administrator's entries in the working-day calendar; `flask tipoff remind`."""
+"""`flask tipoff holidays …` (the working-day calendar's overrides), `flask tipoff clocks recompute`, `flask tipoff remind`."""
 from __future__ import annotations
 
 from datetime import date
@@ -35,6 +35,29 @@ def set_day(day, working: bool, note: str) -> None:
            details={"working": working})
     db.session.commit()
     click.echo(f"{the_day}: {'working day' if working else 'rest day'} ({note.strip()})")
+    _recompute(dry_run=False)
+
+
+@holidays.command("revoke")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@with_appcontext
+def revoke_day(day) -> None:
+    """Withdraw the override for DAY (kept on record, no longer applied); deadlines are recomputed."""
+    from tipoff.audit.services import record
+    from tipoff.db import utcnow
+    from tipoff.extensions import db
+    from tipoff.reference.models import HolidayOverride
+
+    the_day: date = day.date()
+    row = db.session.scalar(select(HolidayOverride).where(HolidayOverride.day == the_day,
+                                                          HolidayOverride.revoked_at.is_(None)))
+    if row is None:
+        raise click.ClickException(f"no override in force for {the_day}")
+    row.revoked_at = utcnow()
+    record("calendar.override.revoke", actor="cli", object_type="day", object_id=the_day.isoformat())
+    db.session.commit()
+    click.echo(f"{the_day}: override revoked")
+    _recompute(dry_run=False)
 
 
 @holidays.command("list")
@@ -47,6 +70,30 @@ def list_days() -> None:
     for row in db.session.scalars(select(HolidayOverride).where(HolidayOverride.revoked_at.is_(None))
                                   .order_by(HolidayOverride.day)):
         click.echo(f"{row.day}\t{'working' if row.working else 'rest'}\t{row.note}")
+
+
+def _recompute(dry_run: bool) -> None:
+    from tipoff.cases.clocks import recompute_open
+
+    changes = recompute_open("cli", dry_run=dry_run)
+    for change in changes:
+        note = " (provisional)" if change.provisional else ""
+        click.echo(f"{change.reference}: {change.before:%Y-%m-%d %H:%M} -> {change.after:%Y-%m-%d %H:%M} UTC{note}")
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"deadlines recomputed: {len(changes)} {verb}")
+
+
+@click.group("clocks")
+def clocks() -> None:
+    """Case deadlines (办理时限)."""
+
+
+@clocks.command("recompute")
+@click.option("--dry-run", is_flag=True, help="list the deadlines that would change; change nothing")
+@with_appcontext
+def recompute(dry_run: bool) -> None:
+    """Recompute open cases' deadlines on the calendar as it stands (after overrides or a package update)."""
+    _recompute(dry_run)
 
 
 @click.command("remind")
@@ -69,4 +116,5 @@ def remind(dry_run: bool) -> None:
 def register(group: click.Group) -> None:
     """Attach the calendar and reminder commands to `flask tipoff`."""
     group.add_command(holidays)
+    group.add_command(clocks)
     group.add_command(remind)

@@ -17,7 +17,9 @@ from tipoff.audit.services import record
 from tipoff.cases import clocks, duplicates
 from tipoff.cases.states import CaseState
 from tipoff.cases.workflow import (
+    CITY_LEVEL_NOTICE,
     ENFORCEMENT,
+    MAX_DISTRICT_REVIEWS,
     MAX_EXTENSION_DAYS,
     OUTCOMES,
     REJECTION_REASONS,
@@ -205,9 +207,7 @@ def perform(user, reference: str, action: str, payload: Mapping[str, Any] | None
     if transition.to_state is not None:
         tip.status = transition.to_state.value
     if transition.starts_clock:
-        started = clocks.deadline(transition.starts_clock, utcnow())
-        tip.deadline_rule, tip.deadline_at, tip.deadline_provisional = \
-            transition.starts_clock, started.due, started.provisional
+        clocks.start(tip, transition.starts_clock, utcnow())
     if tip.status in (CaseState.CLOSED.value, CaseState.REJECTED.value):
         tip.deadline_at, tip.deadline_rule = None, None
     event = _event(tip, transition, user, before, text, details)
@@ -249,7 +249,9 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
             raise Forbidden("不能批准自己的延期申请。")
         days = request_event.details["days"]
         tip.extension_days += days
-        tip.deadline_at = clocks.extended(as_utc(tip.deadline_at), days) if tip.deadline_at else None
+        if tip.deadline_at:
+            longer = clocks.extension(as_utc(tip.deadline_at), days)
+            tip.deadline_at, tip.deadline_provisional = longer.due, tip.deadline_provisional or longer.provisional
         reason = event_text(tip, request_event)
         _tell_reporter(tip, f"核查期限延长 {days} 日。理由：{reason}", user)
         return None, {"days": days, "request": request_event.id}, f"已批准延期 {days} 日，并已告知举报人。"
@@ -259,6 +261,8 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
         tip.outcome, tip.conclusion, tip.concluded_at = conclusion["outcome"], conclusion, now
         _tell_reporter(tip, f"核查结论：{OUTCOMES[conclusion['outcome']]}。{summary}"
                             "如对结果有异议，可在收到本告知之日起 10 日内申请复查。", user)
+        _tell_merged(tip, f"与您的举报合并办理的 {tip.reference} 已办结。核查结论：{OUTCOMES[conclusion['outcome']]}。"
+                          f"{summary}", user)
         return summary, conclusion, "已办结，并已告知举报人核查结论。"
     if action == "message":
         body = _text(payload, "body", "留言")
@@ -276,15 +280,19 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
             raise Conflict("尚未报送上级。", code="not_forwarded")
         tip.upward_confirmed = True
         return _text(payload, "note", "备注", required=False), {}, "已记录上级确认接收。"
-    if action == "link":
-        other_reference = payload.get("to_reference")
-        if not isinstance(other_reference, str) or not other_reference.strip():
-            raise ValidationFailed(fields={"to_reference": ["请填写要关联的举报编号。"]})
-        other = case_for(user, other_reference)
-        if other.id == tip.id:
-            raise ValidationFailed(fields={"to_reference": ["不能与自己关联。"]})
+    if action in ("link", "merge"):
+        other = _same_matter_target(user, tip, payload)
+        if action == "merge" and other.status not in (CaseState.RECEIVED.value, CaseState.VERIFYING.value,
+                                                      CaseState.UNDER_REVIEW.value):
+            raise Conflict(f"{other.reference} 已不在办理中，不能并入。", code="target_not_open")
         root = duplicates.link(tip, other)
-        return None, {"with": other.reference, "matter": root}, f"已与 {other.reference} 关联为同一事项。"
+        if action == "link":
+            return None, {"with": other.reference, "matter": root}, f"已与 {other.reference} 关联为同一事项。"
+        tip.outcome, tip.conclusion, tip.concluded_at = "merged", {"merged_into": other.reference}, now
+        _tell_reporter(tip, f"您的举报与 {other.reference} 反映的是同一事项，已合并办理；办理结果将在本页告知。"
+                            "合并不影响您按受理先后享有的奖励资格。", user)
+        return _text(payload, "reason", "说明", required=False), {"into": other.reference, "matter": root}, \
+            f"已并入 {other.reference} 合并办理，本件结案。"
     if action == "close":
         if tip.forwarded_upward and not tip.upward_confirmed:
             raise Conflict("上级尚未确认接收，不能结案。", code="awaiting_upward")
@@ -292,6 +300,23 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
             raise Conflict("举报人申请复查的期限尚未届满，暂不能结案。", code="objection_window_open")
         return None, {}, "已结案。"
     raise ValidationFailed(fields={"action": ["未知的操作。"]})  # pragma: no cover - table and code agree
+
+
+def _same_matter_target(user, tip: Tip, payload: Mapping[str, Any]) -> Tip:
+    other_reference = payload.get("to_reference")
+    if not isinstance(other_reference, str) or not other_reference.strip():
+        raise ValidationFailed(fields={"to_reference": ["请填写同一事项的另一件举报的编号。"]})
+    other = case_for(user, other_reference)
+    if other.id == tip.id:
+        raise ValidationFailed(fields={"to_reference": ["不能与自己关联或合并。"]})
+    return other
+
+
+def _tell_merged(tip: Tip, text: str, actor) -> None:
+    """Reporters whose tips were merged into this case hear its result too."""
+    for member in duplicates.matter_of(tip):
+        if member.id != tip.id and (member.conclusion or {}).get("merged_into") == tip.reference:
+            _tell_reporter(member, text, actor)
 
 
 def _transfer(user, tip: Tip, payload: Mapping[str, Any], final: bool) -> tuple[str, dict, str]:
@@ -330,20 +355,32 @@ def _pending_extension(tip: Tip) -> CaseEvent | None:
     return events[0] if events and events[0].action == "request_extension" else None
 
 
+def objection_state(tip: Tip, now: datetime | None = None) -> str | None:
+    """What /status offers after a conclusion: "open" (may object), "reviewed" (the city is next), "closed"."""
+    if tip.status != CaseState.CONCLUDED.value:
+        return None
+    if tip.reviews >= MAX_DISTRICT_REVIEWS:
+        return "reviewed"
+    if tip.deadline_at and as_utc(tip.deadline_at) < (now or utcnow()):
+        return "closed"
+    return "open"
+
+
 def reporter_objects(tip: Tip, reason_text: str) -> None:
     """The reporter asks for a re-review (复查) within the objection window after being told."""
     transition = REPORTER_TRANSITIONS["object"]
     if CaseState(tip.status) not in transition.from_states:
         raise Conflict("当前状态不能申请复查。", code="wrong_state")
+    if tip.reviews >= MAX_DISTRICT_REVIEWS:
+        raise Conflict(CITY_LEVEL_NOTICE, code="review_done")
     if tip.deadline_at and as_utc(tip.deadline_at) < utcnow():
         raise Conflict("申请复查的期限（告知后 10 日）已过。", code="objection_window_closed")
     reason = _text({"objection": reason_text}, "objection", "复查理由")
     before = (tip.status, tip.department_id)
     _claim_version(tip, None)
     tip.status = transition.to_state.value
-    started = clocks.deadline(transition.starts_clock, utcnow())
-    tip.deadline_rule, tip.deadline_at, tip.deadline_provisional = transition.starts_clock, started.due, \
-        started.provisional
+    clocks.start(tip, transition.starts_clock, utcnow())
+    tip.reviews += 1
     _event(tip, transition, "reporter", before, reason, {})
     record("case.object", actor="public", object_type="tip", object_id=tip.reference, department_id=tip.department_id)
     db.session.commit()
@@ -355,18 +392,3 @@ def history(tip: Tip, *, public_only: bool = False) -> list[tuple[CaseEvent, str
     if public_only:
         stmt = stmt.where(CaseEvent.public.is_(True))
     return [(e, event_text(tip, e)) for e in db.session.scalars(stmt)]
-
-
-def queue(user, *, page: int = 1, per_page: int = 50) -> list[Tip]:
-    """Open cases the user may see, soonest deadline first."""
-    stmt = select(Tip).where(Tip.status.in_([s.value for s in (CaseState.RECEIVED, CaseState.VERIFYING,
-                                                               CaseState.CONCLUDED, CaseState.UNDER_REVIEW)]))
-    if user.scope("cases.view") != "district":
-        stmt = stmt.where(Tip.department_id == (user.department_id or -1))
-    stmt = stmt.order_by(Tip.deadline_at.is_(None), Tip.deadline_at, Tip.id)
-    return list(db.session.scalars(stmt.offset((max(page, 1) - 1) * per_page).limit(per_page)))
-
-
-def deadline_passed(tip: Tip, now: datetime | None = None) -> bool:
-    """True when the case's current deadline lies in the past."""
-    return bool(tip.deadline_at and as_utc(tip.deadline_at) < (now or utcnow()))

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from tipoff.accounts.access import permission_required
 from tipoff.cases import duplicates, services
+from tipoff.cases.queue import OPEN_STATES, QueueFilter, counts
+from tipoff.cases.queue import queue as queue_of
 from tipoff.cases.states import CaseState, internal_label
 from tipoff.policy import Role
 from tipoff.cases.workflow import ENFORCEMENT, OUTCOMES, REJECTION_REASONS, TRANSITIONS
@@ -14,6 +17,7 @@ from tipoff.errors import Conflict, DomainError, ValidationFailed
 from tipoff.intake import services as intake
 from tipoff.intake.attachments import evidence_fields, tip_attachments
 from tipoff.reference.services import handling_departments
+from tipoff.routing.rules import adoptable
 from tipoff.web import writes
 
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
@@ -25,8 +29,14 @@ bp.add_app_template_global(deadline_badge, "deadline_badge")
 def queue():
     """Open cases of the user's department (all of them for the 安委办), soonest deadline first."""
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
-    cases = services.queue(current_user, page=page)
-    return render_template("cases/queue.html", cases=cases, page=page, label=internal_label)
+    wanted, errors = QueueFilter.parse(request.args)
+    user = current_user._get_current_object()
+    district = user.scope("cases.view") == "district"
+    return render_template("cases/queue.html", cases=queue_of(user, page=page, wanted=wanted), page=page,
+                           label=internal_label, wanted=wanted, counts=counts(user, wanted), errors=errors,
+                           status_options=[(s.value, _(internal_label(s.value))) for s in OPEN_STATES],
+                           department_options=[(d.code, d.name) for d in handling_departments()] if district else []), \
+        422 if errors else 200
 
 
 def _render_case(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
@@ -39,7 +49,7 @@ def _render_case(tip, errors: dict | None = None, values: dict | None = None, st
         transitions=allowed, label=internal_label, errors=errors or {}, values=values or {},
         departments=[d for d in handling_departments() if d.id != tip.department_id],
         candidates=[t for t in duplicates.candidates(tip) if services.visible_to(user, t)],
-        matter=duplicates.matter_of(tip),
+        matter=duplicates.matter_of(tip), adoptable=user.can("routing.adopt") and adoptable(tip),
         rejection_reasons=REJECTION_REASONS, outcomes=OUTCOMES, enforcement=ENFORCEMENT), status
 
 

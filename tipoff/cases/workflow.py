@@ -55,6 +55,8 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
                HANDLING | {R.OVERSEER}),
     Transition("link", "关联为同一事项", OPEN | {S.REJECTED, S.CLOSED}, None, HANDLING | {R.OVERSEER},
                required=("to_reference",)),
+    Transition("merge", "并入同一事项合并办理", frozenset({S.RECEIVED, S.VERIFYING}), S.CLOSED,
+               HANDLING | {R.OVERSEER}, required=("to_reference",), public=True),
     Transition("close", "结案", frozenset({S.CONCLUDED, S.REJECTED}), S.CLOSED, HANDLING | {R.OVERSEER},
                public=True),
 )}
@@ -64,6 +66,10 @@ REPORTER_TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     Transition("object", "申请复查", frozenset({S.CONCLUDED}), S.UNDER_REVIEW, frozenset(), required=("reason",),
                starts_clock="T6R", public=True),
 )}
+
+# RULES.md T6: the district re-reviews once; objections to its re-review conclusion go to the city level.
+MAX_DISTRICT_REVIEWS = 1
+CITY_LEVEL_NOTICE = "本案已经区级复查。对复查结论仍有异议的，可以向许昌市应急管理局（市安委会办公室）提出。"
 
 REJECTION_REASONS = {
     "not_safety": "不属于安全生产举报范围",

@@ -59,6 +59,10 @@ class Tip(db.Model):
     deadline_rule: Mapped[str | None] = mapped_column(String(8))
     # True when the deadline rests on the calendar's fallback (a year without official data yet).
     deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the current clock started: with the rule and any extension it lets the deadline be recomputed
+    # when the working-day calendar changes (`flask tipoff clocks recompute`).
+    deadline_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviews: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # district re-reviews (复查) held
     transfers: Mapped[int] = mapped_column(Integer, default=0)
     designated: Mapped[bool] = mapped_column(Boolean, default=False)  # final designation by the 安委办
     awaiting_designation: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -145,6 +145,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
               routing_explanation=decision.explanation, copy_to=list(decision.copy_to),
               supervised=decision.supervised, received_at=received_at,
               deadline_rule="T2", deadline_at=first_deadline.due, deadline_provisional=first_deadline.provisional,
+              deadline_started_at=received_at,
               entered_by_user_id=getattr(entered_by, "id", None))
     db.session.add(tip)
     db.session.flush()

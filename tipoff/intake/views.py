@@ -145,13 +145,14 @@ def _reporter_tip(posted: bool = False):
 
 
 def _render_status(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    from tipoff.cases.services import objection_state
     from tipoff.disclosure.services import disclosures_for_reporter
     from tipoff.intake.attachments import tip_attachments
 
     return render_template("intake/status.html", tip=tip, public=public_status(tip.status),
                            messages=services.messages_of(tip), errors=errors or {}, values=values or {},
                            contact_preferences=CONTACT_PREFERENCES, attachments=tip_attachments(tip),
-                           disclosures=disclosures_for_reporter(tip),
+                           disclosures=disclosures_for_reporter(tip), objection=objection_state(tip),
                            max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // (1024 * 1024)), status
 
 

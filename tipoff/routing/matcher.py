@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 TOWNSHIP = "township"
 SECTOR_LEAD = "sector_lead"
@@ -104,23 +104,43 @@ def ordered(rules: Iterable[Rule]) -> list[Rule]:
     return sorted(rules, key=lambda r: (r.priority, -r.specificity, r.code))
 
 
-def route(facts: TipFacts, rules: Sequence[Rule], where: Jurisdiction) -> Decision:
-    """Return the first matching rule's decision; a rule whose target cannot be resolved is skipped."""
+@dataclass(frozen=True)
+class Step:
+    """One rule as the matcher met it: whether it matched and, if so, whom it resolved to."""
+
+    rule: Rule
+    matched: bool
+    accepting: str | None = None  # None when it did not match or its target could not be resolved
+    decision: Decision | None = None  # set on the rule that decided
+
+
+def walk(facts: TipFacts, rules: Sequence[Rule], where: Jurisdiction) -> Iterator[Step]:
+    """Every rule in the order tried, up to and including the one that decides (for the dry run)."""
     text = _normalise(facts.text)
     for rule in ordered(rules):
         if not _matches(rule, facts, text):
+            yield Step(rule, False)
             continue
         accepting = _resolve(rule.department_code if rule.accept_by == "department" else rule.accept_by,
                              facts, where)
         if not accepting:
-            continue  # e.g. "sector lead" for a sector without one: let a later rule decide
-        copies = []
+            yield Step(rule, True)  # e.g. "sector lead" for a sector without one: a later rule decides
+            continue
+        copies: list[str] = []
         for target in rule.copy_to:
             code = _resolve(target, facts, where)
             if code and code != accepting and code not in copies:
                 copies.append(code)
-        return Decision(accepting, tuple(copies), rule.supervised, rule.code,
-                        explain(rule, accepting, copies, where))
+        yield Step(rule, True, accepting, Decision(accepting, tuple(copies), rule.supervised, rule.code,
+                                                   explain(rule, accepting, copies, where)))
+        return
+
+
+def route(facts: TipFacts, rules: Sequence[Rule], where: Jurisdiction) -> Decision:
+    """Return the first matching rule's decision; a rule whose target cannot be resolved is skipped."""
+    for step in walk(facts, rules, where):
+        if step.decision:
+            return step.decision
     raise NoRouteError("no routing rule matched and the table has no fallback rule")
 
 

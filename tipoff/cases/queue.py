@@ -1,0 +1,86 @@
+"""The case queue: open cases in the user's scope, soonest deadline first, with due-today and overdue views."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from tipoff.cases.states import CaseState
+from tipoff.clockview import SHANGHAI
+from tipoff.db import utcnow
+from tipoff.extensions import db
+from tipoff.intake.models import Tip
+from tipoff.reference.models import Department
+
+OPEN_STATES = (CaseState.RECEIVED, CaseState.VERIFYING, CaseState.CONCLUDED, CaseState.UNDER_REVIEW)
+DUE_VIEWS = ("overdue", "today")
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue page and `GET /api/v1/cases` may narrow by; unknown values are refused by `parse`."""
+
+    due: str | None = None         # "overdue" | "today" (due before the end of today, Beijing time, not yet overdue)
+    status: str | None = None      # one open state
+    department: str | None = None  # a department code (district-wide users only; others see their own anyway)
+
+    @classmethod
+    def parse(cls, args) -> tuple["QueueFilter", dict[str, list[str]]]:
+        """Read the filter from query arguments; return it with errors for values it does not know."""
+        errors: dict[str, list[str]] = {}
+        due, status, department = (args.get(k) or None for k in ("due", "status", "department"))
+        if due and due not in DUE_VIEWS:
+            errors["due"] = ["期限筛选只能是 overdue（已逾期）或 today（今日到期）。"]
+            due = None
+        if status and status not in {s.value for s in OPEN_STATES}:
+            errors["status"] = ["状态筛选只能是办理中的状态：" + "、".join(s.value for s in OPEN_STATES) + "。"]
+            status = None
+        if department and (len(department) > 32 or not department.replace("_", "").isalnum()):
+            errors["department"] = ["部门代码不正确。"]
+            department = None
+        return cls(due, status, department), errors
+
+    def args(self) -> dict[str, str]:
+        return {k: v for k, v in (("due", self.due), ("status", self.status), ("department", self.department)) if v}
+
+
+def end_of_today(now: datetime) -> datetime:
+    """Midnight at the end of today in Beijing, as a UTC instant (the working day staff live in)."""
+    local = now.astimezone(SHANGHAI)
+    return (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(now.tzinfo)
+
+
+def _scoped(user, wanted: QueueFilter | None = None, now: datetime | None = None):
+    stmt = select(Tip).where(Tip.status.in_([s.value for s in OPEN_STATES]))
+    if user.scope("cases.view") != "district":
+        stmt = stmt.where(Tip.department_id == (user.department_id or -1))
+    if wanted is None:
+        return stmt
+    now = now or utcnow()
+    if wanted.due == "overdue":
+        stmt = stmt.where(Tip.deadline_at < now)
+    elif wanted.due == "today":
+        stmt = stmt.where(Tip.deadline_at >= now, Tip.deadline_at < end_of_today(now))
+    if wanted.status:
+        stmt = stmt.where(Tip.status == wanted.status)
+    if wanted.department:
+        stmt = stmt.where(Tip.department_id.in_(select(Department.id).where(Department.code == wanted.department)))
+    return stmt
+
+
+def queue(user, *, page: int = 1, per_page: int = PER_PAGE, wanted: QueueFilter | None = None) -> list[Tip]:
+    """Open cases the user may see, narrowed by the filter, soonest deadline first."""
+    stmt = _scoped(user, wanted).order_by(Tip.deadline_at.is_(None), Tip.deadline_at, Tip.id)
+    return list(db.session.scalars(stmt.offset((max(page, 1) - 1) * per_page).limit(per_page)))
+
+
+def counts(user, wanted: QueueFilter | None = None) -> dict[str, int]:
+    """How many open cases in scope (with the status/department filter) are overdue, due today, or open at all."""
+    base = wanted or QueueFilter()
+    result = {}
+    for key, due in (("all", None), ("overdue", "overdue"), ("today", "today")):
+        stmt = _scoped(user, QueueFilter(due, base.status, base.department)).with_only_columns(func.count(Tip.id))
+        result[key] = db.session.scalar(stmt.order_by(None))
+    return result
