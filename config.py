@@ -38,6 +38,15 @@ def _clock_amounts(value: str) -> dict[str, int]:
     return {code.strip(): int(amount) for code, amount in pairs}
 
 
+def _yuan(value: str) -> str:
+    """A whole or two-decimal amount of yuan, kept as text (money is never a float)."""
+    text = value.strip()
+    whole, _, cents = text.partition(".")
+    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
+        raise ValueError(value)
+    return text
+
+
 # name of the environment variable (without TIPOFF_) -> (config key, parser)
 ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
@@ -64,6 +73,7 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "CLOCK_AMOUNTS": ("TIPOFF_CLOCK_AMOUNTS", _clock_amounts),
     "DISCLOSURE_CUSTODIANS": ("TIPOFF_DISCLOSURE_CUSTODIANS", int),
     "DISCLOSURE_HOURS": ("TIPOFF_DISCLOSURE_HOURS", int),
+    "REWARD_OVERSEER_ABOVE": ("TIPOFF_REWARD_OVERSEER_ABOVE", _yuan),
     "SMTP_HOST": ("TIPOFF_SMTP_HOST", str),
     "SMTP_PORT": ("TIPOFF_SMTP_PORT", int),
     "SMTP_USER": ("TIPOFF_SMTP_USER", str),
@@ -135,6 +145,8 @@ class Config:
     # Identity disclosure: how many custodians must approve (1 or 2), and how long the requester may read.
     TIPOFF_DISCLOSURE_CUSTODIANS = 1
     TIPOFF_DISCLOSURE_HOURS = 24
+    # Rewards above this amount (yuan) need the 区安委会办公室's approval after the department leader's.
+    TIPOFF_REWARD_OVERSEER_ABOVE = "50000"
     # Deadline reminder e-mails (`flask tipoff remind`): the district's relay; login only when a user is set.
     TIPOFF_SMTP_HOST = "127.0.0.1"
     TIPOFF_SMTP_PORT = 25

@@ -77,6 +77,9 @@ def make_app(tmp_path: Path, pg_schema: str | None, **overrides):
         from tipoff.reference.services import load_reference_data
 
         load_reference_data(Path(app.config["TIPOFF_REFERENCE_FILE"]))
+        from tipoff.rewards.catalog import load_seed_rule_sets
+
+        load_seed_rule_sets(actor="test")
     return app
 
 

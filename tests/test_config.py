@@ -120,3 +120,13 @@ def test_production_key_setup_then_init_then_serve(tmp_path):
     served = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert served.returncode == 0, served.stderr
+
+
+@pytest.mark.parametrize("raw, ok", [("80000", True), ("80000.50", True), ("abc", False), ("-1", False),
+                                     ("1.234", False), ("1e5", False)])
+def test_reward_approval_threshold_is_exact_yuan(raw, ok):
+    if ok:
+        assert Config.from_env({"TIPOFF_REWARD_OVERSEER_ABOVE": raw})["TIPOFF_REWARD_OVERSEER_ABOVE"] == raw
+    else:
+        with pytest.raises(ConfigError, match="TIPOFF_REWARD_OVERSEER_ABOVE"):
+            Config.from_env({"TIPOFF_REWARD_OVERSEER_ABOVE": raw})

@@ -10,12 +10,22 @@ from tipoff.cases.states import STATES
 from tipoff.cases.workflow import ENFORCEMENT, OUTCOMES, REJECTION_REASONS, REPORTER_TRANSITIONS, TRANSITIONS
 from tipoff.disclosure.services import PURPOSES
 from tipoff.policy import ROLE_LABELS
+from tipoff.rewards.eligibility import LABELS as REWARD_CHECKS
+from tipoff.rewards.calculator import CATEGORY_NAMES
+from tipoff.rewards.exclusions import RELATIONS
+from tipoff.rewards.grades import GRADE_NAMES
+from tipoff.rewards.workflow import CLAIM_METHODS, PAYMENT_METHODS, REPORTER_STEPS, STEPS
+from tipoff.rewards.workflow import STATES as REWARD_STATES
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "tipoff" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 LABELS = sorted({t.label for t in list(TRANSITIONS.values()) + list(REPORTER_TRANSITIONS.values())}
                 | {v[0] for v in STATES.values()} | {v[1].label for v in STATES.values()}
                 | {v[1].explanation for v in STATES.values()} | set(OUTCOMES.values()) | set(ENFORCEMENT.values())
-                | set(REJECTION_REASONS.values()) | set(PURPOSES.values()) | set(ROLE_LABELS.values()))
+                | set(REJECTION_REASONS.values()) | set(PURPOSES.values()) | set(ROLE_LABELS.values())
+                | {i.label for i in REWARD_STATES.values()} | {i.public for i in REWARD_STATES.values()}
+                | {s.label for s in list(STEPS.values()) + list(REPORTER_STEPS.values())}
+                | set(CLAIM_METHODS.values()) | set(PAYMENT_METHODS.values()) | set(REWARD_CHECKS.values())
+                | set(RELATIONS.values()) | set(GRADE_NAMES.values()) | set(CATEGORY_NAMES.values()))
 
 
 @pytest.fixture(scope="module")

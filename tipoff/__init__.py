@@ -102,6 +102,11 @@ def _register_blueprints(app: Flask) -> None:
     from tipoff.intake.views import bp as intake_bp
     from tipoff.public.views import bp as public_bp
     from tipoff.reference.views import bp as reference_bp
+    from tipoff.rewards.admin import bp as reward_admin_bp
+    from tipoff.rewards.calculator_views import bp as calculator_bp
+    from tipoff.rewards.ledger import bp as reward_ledger_bp
+    from tipoff.rewards.public import bp as reward_notices_bp
+    from tipoff.rewards.views import bp as rewards_bp
     from tipoff.routing.views import bp as routing_bp
     from tipoff.staff.views import bp as staff_bp
 
@@ -110,7 +115,9 @@ def _register_blueprints(app: Flask) -> None:
     import tipoff.intake.api  # noqa: F401
     import tipoff.cases.api  # noqa: F401
     import tipoff.reference.api  # noqa: F401
+    import tipoff.rewards.api  # noqa: F401
 
     for blueprint in (public_bp, intake_bp, operator_bp, cases_bp, disclosure_bp, accounts_bp, staff_bp, audit_bp, reference_bp,
-                      routing_bp, api_bp):
+                      routing_bp, rewards_bp, reward_ledger_bp, reward_admin_bp, calculator_bp,
+                      reward_notices_bp, api_bp):
         app.register_blueprint(blueprint)

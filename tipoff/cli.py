@@ -55,6 +55,9 @@ def init_command() -> None:
             path.chmod(0o600)
     report = reference.load_reference_data(Path(current_app.config["TIPOFF_REFERENCE_FILE"]))
     click.echo(f"reference data: {report}")
+    from tipoff.rewards.catalog import load_seed_rule_sets
+
+    click.echo(f"reward rule sets: +{load_seed_rule_sets()}")
     created = accounts.create_first_admin()
     if created:
         username, password = created
@@ -73,6 +76,7 @@ def register_cli(app: Flask) -> None:
     from tipoff.cases.cli import register as register_calendar
     from tipoff.crypto.cli import register as register_keys
     from tipoff.reference.cli import register as register_reference
+    from tipoff.rewards.cli import register as register_rewards
 
     if "tipoff" not in app.cli.commands:
         register_accounts(tipoff_cli)
@@ -80,4 +84,5 @@ def register_cli(app: Flask) -> None:
         register_calendar(tipoff_cli)
         register_keys(tipoff_cli)
         register_reference(tipoff_cli)
+        register_rewards(tipoff_cli)
         app.cli.add_command(tipoff_cli)

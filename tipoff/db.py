@@ -82,3 +82,24 @@ from sqlalchemy import BigInteger, Integer  # noqa: E402
 
 # A 64-bit key that is still SQLite's auto-incrementing rowid.
 BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def claim_version(row, expected: int | None, message: str, code: str) -> None:
+    """Optimistic locking: bump `row.version` only if it is still `expected` (default: as loaded).
+
+    Of two people acting on the same record at once, one wins; the other's transaction is rolled back
+    and they hear `message` (a Conflict with `code`), so nothing is lost silently.
+    """
+    from sqlalchemy import update
+
+    from tipoff.errors import Conflict
+    from tipoff.extensions import db
+
+    model = type(row)
+    version = row.version if expected is None else expected
+    claimed = db.session.execute(update(model).where(model.id == row.id, model.version == version)
+                                 .values(version=version + 1))
+    if claimed.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(message, code=code)
+    db.session.expire(row, ["version"])

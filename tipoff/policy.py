@@ -59,20 +59,23 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset({
         P("users.manage", "district"), P("users.view", "district"), P("reference.manage", "district"), P("keys.view", "district"),
         P("audit.view", "district"), P("staff.home", "district"), P("routing.test", "district"),
+        P("rewards.configure", "district"),
     }),
     Role.OVERSEER: frozenset({
         P("audit.view", "district"), P("cases.view", "district"), P("users.view", "district"),
         P("disclosures.request", "district"), P("routing.test", "district"), P("routing.adopt", "district"),
+        P("rewards.view", "district"),
         P("staff.home", "district"),
     }),
     Role.LEADER: frozenset({
         P("audit.view", "department"), P("cases.view", "department"), P("users.view", "department"),
-        P("disclosures.request", "department"),
+        P("disclosures.request", "department"), P("rewards.view", "department"),
         P("staff.home", "department"),
     }),
     Role.HANDLER: frozenset({P("cases.view", "department"), P("disclosures.request", "department"),
-                             P("staff.home", "department")}),
-    Role.FINANCE: frozenset({P("staff.home", "department")}),
+                             P("rewards.view", "department"), P("staff.home", "department")}),
+    Role.FINANCE: frozenset({P("staff.home", "department"), P("rewards.view", "department"),
+                             P("disclosures.request", "department")}),
     Role.CUSTODIAN: frozenset({P("disclosures.decide", "district"), P("staff.home", "district")}),
     Role.OPERATOR: frozenset({P("tips.enter", "district"), P("staff.home", "district")}),
 }

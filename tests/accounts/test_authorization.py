@@ -21,7 +21,12 @@ MATRIX = {
     ("GET", "/staff/audit/verify"): {"admin", "overseer", "leader"},
     ("GET", "/staff/tips/new"): {"operator"},
     ("GET", "/staff/cases/"): {"overseer", "leader", "handler"},
-    ("GET", "/staff/disclosures/"): {"custodian", "overseer", "leader", "handler"},
+    ("GET", "/staff/disclosures/"): {"custodian", "overseer", "leader", "handler", "finance"},
+    ("GET", "/staff/rewards/"): {"overseer", "leader", "handler", "finance"},
+    ("GET", "/staff/rewards/ledger"): {"overseer", "leader", "handler", "finance"},
+    ("GET", "/staff/admin/rewards/rule-sets"): {"admin"},
+    ("GET", "/staff/admin/rewards/rule-sets/new"): {"admin"},
+    ("GET", "/staff/admin/rewards/exclusions"): {"admin"},
     ("GET", "/staff/routing/rules/new"): {"admin"},
     ("GET", "/staff/routing/dry-run"): {"admin", "overseer"},
 }

@@ -8,16 +8,12 @@ looks the tip up on /status and sees what happened in plain words.
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 
-import pyotp
 import pytest
 from sqlalchemy import select
 
 from tests.browser.conftest import ARTIFACTS
-from tests.conftest import PASSWORD
-from tipoff.accounts import services as accounts
 from tipoff.db import utcnow
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
@@ -30,78 +26,6 @@ EXTENSION_REASON = "需委托检测机构对管道进行检测，检测报告尚
 SUMMARY = "经现场核查，调压站围栏损坏、燃气管道接口泄漏属实，已责令立即整改并依法处罚。"
 REVIEW_SUMMARY = "复查后维持原结论：泄漏属实，企业已完成整改，经复测无泄漏。"
 DECISION_NO = "建应急罚〔2026〕17号"
-
-
-class Desk:
-    """A staff member with their own browser context, logged in through the real pages."""
-
-    def __init__(self, live_app, chromium, base: str, username: str, role: str, department: str):
-        with live_app.app_context():
-            user = accounts.create_user(username=username, display_name=f"测试{username}", role=role,
-                                        department_code=department, password=PASSWORD,
-                                        must_change_password=False, actor="test")
-            self.secret = accounts.begin_totp_enrolment(user)
-            # Enrol with the previous step's code, leaving the current and next steps for logins.
-            self.last_step = int(time.time()) // 30 - 1
-            accounts.confirm_totp_enrolment(user, pyotp.TOTP(self.secret).at(self.last_step * 30), actor=user)
-            db.session.commit()
-        self.username, self.base = username, base
-        self.context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        self.page = self.context.new_page()
-
-    def next_code(self) -> str:
-        """A code for a 30-s step the server has not seen yet (each step is accepted once)."""
-        step = max(int(time.time()) // 30 - 1, self.last_step + 1)
-        while step > int(time.time()) // 30 + 1:  # all usable steps spent: wait for the next one
-            time.sleep(0.5)
-        self.last_step = step
-        return pyotp.TOTP(self.secret).at(step * 30)
-
-    def login(self) -> None:
-        page = self.page
-        page.goto(self.base + "/staff/login")
-        page.get_by_label("用户名").fill(self.username)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="下一步").click()
-        page.get_by_label("6 位动态验证码").fill(self.next_code())
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(re.compile(r".*/staff/$"))
-
-    def open_case(self, reference: str) -> None:
-        """From the navigation: 案件 → the case in the queue."""
-        page = self.page
-        page.get_by_role("navigation").get_by_role("link", name="案件").click()
-        page.wait_for_url(re.compile(r".*/staff/cases/$"))
-        page.get_by_role("link", name=reference).click()
-        page.wait_for_url(re.compile(rf".*/staff/cases/{reference}$"))
-
-    def action(self, label: str):
-        """Open the <details> whose summary is exactly `label`; returns the details element."""
-        details = self.page.locator("details.action").filter(
-            has=self.page.locator("summary", has_text=re.compile(rf"^\s*{label}\s*$")))
-        details.locator("summary").click()
-        return details
-
-    def submit(self, details, label: str) -> None:
-        details.get_by_role("button", name=label, exact=True).click()
-        self.page.wait_for_load_state()
-
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
-@pytest.fixture
-def desks(live_app, live_server, chromium):
-    made: list[Desk] = []
-
-    def _desk(username: str, role: str, department: str) -> Desk:
-        desk = Desk(live_app, chromium, live_server, username, role, department)
-        made.append(desk)
-        return desk
-
-    yield _desk
-    for desk in made:
-        desk.context.close()
 
 
 def test_tip_from_report_through_transfer_extension_conclusion_objection_to_closure(

@@ -7,7 +7,6 @@ import re
 import pytest
 
 from tests.browser.conftest import serious_accessibility_problems
-from tests.browser.test_case_lifecycle import Desk, desks  # noqa: F401 - the desks fixture
 
 pytestmark = pytest.mark.browser
 

@@ -172,8 +172,8 @@ def second_leader() -> User:
 
 
 @pytest.mark.parametrize("fine, error", [
-    ("-1", "负数"), ("12.345", "两位小数"), ("abc", "不是有效的数字"), ("1e30", "过大"), (12.5, "数字字符串"),
-    ("NaN", "负数"),
+    ("-1", "负数"), ("12.345", "两位小数"), ("abc", "写成数字"), ("1e30", "过大"), (12.5, "写成数字"),
+    ("NaN", "写成数字"), ("100.000", "两位小数"),
 ])
 def test_conclude_refuses_bad_money(case, staff, fine, error):
     do(staff("handler", "zjj"), case, "accept")

@@ -8,7 +8,7 @@ import pytest
 
 from tipoff.rewards.calculator import CalculationError, Facts, quote
 from tipoff.rewards.grades import grade_of
-from tipoff.rewards.money import MoneyError, parse_money, to_string, yuan
+from tipoff.money import MoneyError, parse_money, to_string, yuan
 from tipoff.rewards.rulesets import parse, seed_rule_sets
 
 NATIONAL, HENAN = (parse(entry) for entry in seed_rule_sets())
@@ -137,6 +137,11 @@ def test_a_local_rule_set_needs_no_code_change():
     ({"fine_rules": {"violation": {"rate": "0.15", "floor": "3000", "cap": "100"}}}, "fine_rules.violation.cap"),
     ({"per_death": {"general": "-1"}}, "per_death.general"),
     ({"effective_from": "next year"}, "effective_from"),
+    ({"fine_rules": ["violation"]}, "fine_rules"),
+    ({"fine_rules": {"violation": "15%"}}, "fine_rules.violation"),
+    ({"per_death": "30000"}, "per_death"),
+    ({"insider": "15%"}, "insider"),
+    ({"name": "名" * 201}, "name"),
 ])
 def test_bad_rule_set_data_names_the_field(data, field):
     base = {"code": "ok-set", "short_name": "测试", "effective_from": "2027-01-01", "fine_rules": {},

@@ -83,6 +83,20 @@ def authenticate(permission: str | None = None):
     return user
 
 
+def action_request() -> tuple[dict, str, int | None]:
+    """A workflow action's JSON body: (payload, action, expected version); 400 when not an object, 422 on bad
+    `action` / `version` (shared by the case and reward action endpoints)."""
+    payload = request.get_json(silent=True) if request.is_json else None
+    if not isinstance(payload, dict):
+        raise MalformedJSON("请求体须为 JSON 对象。")
+    action, version = payload.get("action"), payload.get("version")
+    if not isinstance(action, str):
+        raise ValidationFailed(fields={"action": ["请给出操作名称。"]})
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ValidationFailed(fields={"version": ["须为整数。"]})
+    return payload, action, version
+
+
 def json_body(schema: Schema) -> dict:
     """Parse the request body as JSON and validate it: 400 when malformed, 422 naming bad fields."""
     if not request.is_json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import g, jsonify, request
 from marshmallow import Schema, fields
 
-from tipoff.api import MalformedJSON, api_route
+from tipoff.api import action_request, api_route
 from tipoff.cases import services
 from tipoff.cases.queue import QueueFilter, counts, queue
 from tipoff.cases.states import internal_label, public_status
@@ -100,13 +100,6 @@ def get_case(reference: str):
            responses={404: "No such case in the user's scope", 409: "Not allowed in this state, or changed meanwhile"})
 def case_action(reference: str):
     """Accept, reject, transfer, designate, extend, conclude, message, note, forward upward, close."""
-    payload = request.get_json(silent=True) if request.is_json else None
-    if not isinstance(payload, dict):
-        raise MalformedJSON("请求体须为 JSON 对象。")
-    action, version = payload.get("action"), payload.get("version")
-    if not isinstance(action, str):
-        raise ValidationFailed(fields={"action": ["请给出操作名称。"]})
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise ValidationFailed(fields={"version": ["须为整数。"]})
+    payload, action, version = action_request()
     outcome = services.perform(g.api_user, reference, action, payload, expected_version=version)
     return jsonify({**CaseSchema().dump(detail(outcome.tip)), "message": outcome.message})

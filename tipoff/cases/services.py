@@ -6,13 +6,13 @@ act, 409 for an action the state does not allow or a case someone else changed m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from tipoff import crypto
+from tipoff import crypto, money
 from tipoff.audit.services import record
 from tipoff.cases import clocks, duplicates
 from tipoff.cases.states import CaseState
@@ -27,7 +27,7 @@ from tipoff.cases.workflow import (
     TRANSITIONS,
     Transition,
 )
-from tipoff.db import as_utc, utcnow
+from tipoff.db import as_utc, claim_version, utcnow
 from tipoff.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tipoff.extensions import db
 from tipoff.intake.models import CaseEvent, Tip
@@ -99,19 +99,10 @@ def parse_money(value: Any, field: str = "fine") -> Decimal | None:
     """An amount in yuan with at most two decimals, non-negative and sane; None when absent."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValidationFailed(fields={field: ["金额须写成数字字符串，例如 \"100000.00\"。"]})
     try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValidationFailed(fields={field: ["金额不是有效的数字。"]}) from None
-    if not amount.is_finite() or amount < 0:
-        raise ValidationFailed(fields={field: ["金额不能为负数。"]})
-    if amount.as_tuple().exponent < -2:
-        raise ValidationFailed(fields={field: ["金额最多两位小数（到分）。"]})
-    if amount > MAX_FINE:
-        raise ValidationFailed(fields={field: ["金额过大，请核对。"]})
-    return amount.quantize(Decimal("0.01"))
+        return money.parse_money(value, maximum=MAX_FINE)
+    except money.MoneyError as exc:
+        raise ValidationFailed(fields={field: [str(exc)]}) from None
 
 
 def _conclusion(tip: Tip, payload: Mapping[str, Any]) -> dict:
@@ -146,14 +137,7 @@ def _conclusion(tip: Tip, payload: Mapping[str, Any]) -> dict:
 
 
 def _claim_version(tip: Tip, expected_version: int | None) -> None:
-    """Optimistic locking: only one of two people acting at once wins; the other hears why."""
-    version = tip.version if expected_version is None else expected_version
-    claimed = db.session.execute(update(Tip).where(Tip.id == tip.id, Tip.version == version)
-                                 .values(version=version + 1))
-    if claimed.rowcount != 1:
-        db.session.rollback()
-        raise Conflict("该案件刚被他人更新，请刷新页面查看最新情况后再操作。", code="case_changed")
-    db.session.expire(tip, ["version"])
+    claim_version(tip, expected_version, "该案件刚被他人更新，请刷新页面查看最新情况后再操作。", "case_changed")
 
 
 def _check(user, tip: Tip, transition: Transition) -> None:
@@ -263,6 +247,9 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
                             "如对结果有异议，可在收到本告知之日起 10 日内申请复查。", user)
         _tell_merged(tip, f"与您的举报合并办理的 {tip.reference} 已办结。核查结论：{OUTCOMES[conclusion['outcome']]}。"
                           f"{summary}", user)
+        from tipoff.rewards.services import open_for_case
+
+        open_for_case(tip, user)  # 核查属实: the matter's reward is assessed by this department
         return summary, conclusion, "已办结，并已告知举报人核查结论。"
     if action == "message":
         body = _text(payload, "body", "留言")

@@ -17,6 +17,7 @@ from tipoff.errors import Conflict, DomainError, ValidationFailed
 from tipoff.intake import services as intake
 from tipoff.intake.attachments import evidence_fields, tip_attachments
 from tipoff.reference.services import handling_departments
+from tipoff.rewards.services import matter_reward
 from tipoff.routing.rules import adoptable
 from tipoff.web import writes
 
@@ -50,6 +51,7 @@ def _render_case(tip, errors: dict | None = None, values: dict | None = None, st
         departments=[d for d in handling_departments() if d.id != tip.department_id],
         candidates=[t for t in duplicates.candidates(tip) if services.visible_to(user, t)],
         matter=duplicates.matter_of(tip), adoptable=user.can("routing.adopt") and adoptable(tip),
+        reward=matter_reward(tip),
         rejection_reasons=REJECTION_REASONS, outcomes=OUTCOMES, enforcement=ENFORCEMENT), status
 
 

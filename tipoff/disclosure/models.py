@@ -19,6 +19,7 @@ class DisclosureRequest(db.Model):
     identity_id: Mapped[int] = mapped_column(ForeignKey("reporter_identities.id"))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(20))  # contact, reward_payment, investigation
+    reward_id: Mapped[int | None] = mapped_column(ForeignKey("rewards.id"), index=True)  # the payment it serves
     reason_sealed: Mapped[bytes] = mapped_column(LargeBinary)  # under the tip's data key
     # pending → approved (or refused); with two custodians: pending → first_approval → approved.
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)

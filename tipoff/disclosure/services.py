@@ -37,6 +37,8 @@ class OpenedIdentity:
     id_number: str | None
     contact_preference: str
     release_until: datetime
+    bank: str | None = None     # a reward claim by bank transfer
+    account: str | None = None
 
 
 def _aad(request_id: int, part: str) -> bytes:
@@ -69,15 +71,43 @@ def request_disclosure(user, reference: str, purpose: str, reason: str) -> Discl
         text = clean_text(reason, field="理由", minimum=5, maximum=1000, multiline=True)
     except ValueError as exc:
         raise ValidationFailed(fields={"reason": [str(exc)]}) from None
-    request = DisclosureRequest(tip_id=tip.id, identity_id=identity.id, requested_by_id=user.id, purpose=purpose,
-                                reason_sealed=b"", status="pending")
+    return _file(user, tip, identity.id, purpose, text)
+
+
+def _file(user, tip: Tip, identity_id: int, purpose: str, reason: str, reward_id: int | None = None) -> DisclosureRequest:
+    request = DisclosureRequest(tip_id=tip.id, identity_id=identity_id, requested_by_id=user.id, purpose=purpose,
+                                reason_sealed=b"", status="pending", reward_id=reward_id)
     db.session.add(request)
     db.session.flush()
-    request.reason_sealed = crypto.encrypt(text.encode("utf-8"), tip.data_key, aad=_aad(request.id, "reason"))
+    request.reason_sealed = crypto.encrypt(reason.encode("utf-8"), tip.data_key, aad=_aad(request.id, "reason"))
     record("disclosure.request", actor=user, object_type="disclosure", object_id=request.id,
-           department_id=tip.department_id, details={"tip": tip.reference, "purpose": purpose})
+           department_id=tip.department_id,
+           details={"tip": tip.reference, "purpose": purpose, **({"reward": reward_id} if reward_id else {})})
     db.session.commit()
     return request
+
+
+def request_payment_disclosure(user, reward_id: int, reason: str) -> DisclosureRequest:
+    """A finance officer of the paying department asks to see the claimant's identity for one payment."""
+    from tipoff.rewards.models import Reward
+
+    reward = db.session.get(Reward, reward_id)
+    if reward is None or user.department_id != reward.department_id:
+        raise NotFound()
+    if Role(user.role) != Role.FINANCE:
+        raise Forbidden("只有财务人员为支付奖励申请调阅。")
+    if reward.status != "claimed":
+        raise Conflict("举报人申领后才能为支付申请调阅身份。", code="not_claimed")
+    identity_id = reward.claim_identity_id or db.session.scalar(
+        select(ReporterIdentity.id).where(ReporterIdentity.tip_id == reward.tip_id, ReporterIdentity.sealed.is_not(None))
+        .order_by(ReporterIdentity.id.desc()))
+    if identity_id is None:
+        raise Conflict("匿名举报人现场领取：凭编号和查询码核对即可，无须调阅身份。", code="anonymous")
+    try:
+        text = clean_text(reason, field="理由", minimum=5, maximum=1000, multiline=True)
+    except ValueError as exc:
+        raise ValidationFailed(fields={"reason": [str(exc)]}) from None
+    return _file(user, reward.tip, identity_id, "reward_payment", text, reward_id=reward.id)
 
 
 def reason_of(request: DisclosureRequest) -> str:
@@ -164,7 +194,7 @@ def view_identity(user, request_id: int) -> OpenedIdentity:
            department_id=request.tip.department_id, details={"tip": request.tip.reference})
     db.session.commit()
     return OpenedIdentity(data["name"], data["phone"], data.get("id_number"), data.get("contact_preference", "phone"),
-                          as_utc(request.release_until))
+                          as_utc(request.release_until), data.get("bank"), data.get("account"))
 
 
 def expire_due(now: datetime | None = None) -> int:

@@ -148,11 +148,16 @@ def _render_status(tip, errors: dict | None = None, values: dict | None = None, 
     from tipoff.cases.services import objection_state
     from tipoff.disclosure.services import disclosures_for_reporter
     from tipoff.intake.attachments import tip_attachments
+    from tipoff.rewards.services import amount_text, objection_open, reward_of_tip
+    from tipoff.rewards.workflow import CLAIM_METHODS, STATES
 
     return render_template("intake/status.html", tip=tip, public=public_status(tip.status),
                            messages=services.messages_of(tip), errors=errors or {}, values=values or {},
                            contact_preferences=CONTACT_PREFERENCES, attachments=tip_attachments(tip),
                            disclosures=disclosures_for_reporter(tip), objection=objection_state(tip),
+                           reward=reward_of_tip(tip), reward_states={s.value: i for s, i in STATES.items()},
+                           claim_methods=CLAIM_METHODS, reward_amount=amount_text,
+                           reward_objection_open=objection_open,
                            max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // (1024 * 1024)), status
 
 
@@ -247,6 +252,44 @@ def status_object(tip):
     reporter_objects(tip, request.form.get("objection", ""))
     flash(_("复查申请已收到，将在 30 日内答复。"), "success")
     return redirect(url_for("intake.status"))
+
+
+@bp.post("/status/reward/claim")
+@limiter.limit("10 per hour")
+@reporter_action("method")
+def status_reward_claim(tip):
+    """The reporter chooses how to receive an approved reward: bank transfer (details sealed) or in person."""
+    from tipoff.rewards.reporter import reporter_claim
+
+    reporter_claim(tip, request.form.get("method", ""), request.form)
+    flash(_("领取申请已收到。"), "success")
+    return redirect(url_for("intake.status", _anchor="reward"))
+
+
+@bp.post("/status/reward/decline")
+@limiter.limit("10 per hour")
+@reporter_action("method")
+def status_reward_decline(tip):
+    """The reporter declines the reward."""
+    from tipoff.rewards.reporter import reporter_decline
+
+    if request.form.get("confirm") != "1":
+        raise ValidationFailed(fields={"confirm": [_("请勾选确认放弃领取奖励。")]})
+    reporter_decline(tip)
+    flash(_("已放弃领取奖励。"), "success")
+    return redirect(url_for("intake.status", _anchor="reward"))
+
+
+@bp.post("/status/reward/object")
+@limiter.limit("10 per hour")
+@reporter_action("amount_objection")
+def status_reward_object(tip):
+    """The reporter disputes the amount within the objection window (the proposal is reopened)."""
+    from tipoff.rewards.reporter import reporter_object
+
+    reporter_object(tip, request.form.get("amount_objection", ""))
+    flash(_("异议已收到，奖励将重新评定。"), "success")
+    return redirect(url_for("intake.status", _anchor="reward"))
 
 
 @bp.post("/status/leave")

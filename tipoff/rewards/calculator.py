@@ -11,11 +11,11 @@ from decimal import Decimal
 from typing import Mapping
 
 from tipoff.rewards.grades import GRADE_NAMES, GRADES, MEASURE_NAMES, deciding_measure, grade_of
-from tipoff.rewards.money import percent, round_cents, yuan
+from tipoff.money import percent, round_cents, yuan
 
 CONCEALED = "concealed_accident"
 CATEGORY_NAMES = {"major_hazard": "重大事故隐患", "hazard": "一般事故隐患", "violation": "安全生产违法行为",
-                  "concealed_accident": "瞒报、谎报、迟报、漏报事故", "other": "其他"}
+                  "concealed_accident": "瞒报、谎报、迟报、漏报生产安全事故", "other": "其他"}
 
 
 class CalculationError(ValueError):

@@ -15,7 +15,7 @@ import yaml
 
 from tipoff.rewards.calculator import CalculationError, FineRule, InsiderUplift, RuleSet
 from tipoff.rewards.grades import GRADES
-from tipoff.rewards.money import MoneyError, parse_money
+from tipoff.money import MoneyError, parse_money
 
 SEED_FILE = Path(__file__).parent / "data" / "rule_sets.yaml"
 CODE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
@@ -48,6 +48,9 @@ def parse(data: Mapping[str, Any]) -> RuleSet:
     code = str(data.get("code") or "")
     if not CODE.match(code):
         errors["code"] = ["代码以小写字母开头，只用小写字母、数字和连字符，如 jianan-2027。"]
+    name = str(data.get("name") or "").strip()
+    if len(name) > 200:
+        errors["name"] = ["名称不超过 200 字。"]
     short_name = str(data.get("short_name") or "").strip()
     if not short_name or len(short_name) > 40:
         errors["short_name"] = ["请填写简称（不超过 40 字），如“建安2027办法”。"]
@@ -60,7 +63,13 @@ def parse(data: Mapping[str, Any]) -> RuleSet:
     if not isinstance(effective, date):
         errors["effective_from"] = ["生效日期格式应为 2027-01-01。"]
     fine_rules = {}
-    for category, rule in (data.get("fine_rules") or {}).items():
+    raw_rules = data.get("fine_rules") or {}
+    if not isinstance(raw_rules, Mapping):
+        errors["fine_rules"], raw_rules = ["按罚款计奖的规则须按举报类别列出。"], {}
+    for category, rule in raw_rules.items():
+        if not isinstance(rule, Mapping):
+            errors.setdefault(f"fine_rules.{category}", []).append("须给出比例、最低额和最高额。")
+            continue
         if category not in FINE_CATEGORIES:
             errors.setdefault("fine_rules", []).append(f"未知的举报类别：{category}")
             continue
@@ -70,10 +79,14 @@ def parse(data: Mapping[str, Any]) -> RuleSet:
             errors.setdefault(f"{prefix}.cap", []).append("最高额不能低于最低额。")
         fine_rules[category] = FineRule(_rate(rule.get("rate"), f"{prefix}.rate", errors), floor, cap)
     per_death_data = data.get("per_death") or {}
+    if not isinstance(per_death_data, Mapping):
+        errors["per_death"], per_death_data = ["按死亡人数计奖的金额须按事故等级列出。"], {}
     per_death = {g: _money(per_death_data.get(g), f"per_death.{g}", errors) for g in GRADES}
     concealed_cap = _money(data.get("concealed_cap"), "concealed_cap", errors)
     insider = None
-    if data.get("insider"):
+    if data.get("insider") and not isinstance(data["insider"], Mapping):
+        errors["insider"] = ["吹哨人加奖须给出比例和最低额。"]
+    elif data.get("insider"):
         insider = InsiderUplift(_rate(data["insider"].get("rate"), "insider.rate", errors),
                                 _money(data["insider"].get("floor"), "insider.floor", errors))
     total_cap = _money(data["total_cap"], "total_cap", errors) if data.get("total_cap") not in (None, "") else None

@@ -33,10 +33,10 @@ def parse_money(value: object, *, allow_zero: bool = True, maximum: Decimal = MA
         raise MoneyError("金额须写成数字，例如 100000 或 100000.00。")
     if amount < 0:
         raise MoneyError("金额不能为负数。")
-    if amount != amount.quantize(CENT):
-        raise MoneyError("金额最多保留两位小数（精确到分）。")
     if amount > maximum:
         raise MoneyError(f"金额过大（超过 {yuan(maximum)}），请核对。")
+    if amount.as_tuple().exponent < -2:
+        raise MoneyError("金额最多保留两位小数（精确到分）。")
     if amount == 0 and not allow_zero:
         raise MoneyError("金额须大于零。")
     return amount.quantize(CENT)
