@@ -97,3 +97,27 @@ def writes(view):
     """Mark a GET view that writes (e.g. an audited read) so SQLite begins it as a writer."""
     view.writes = True
     return view
+
+
+MAX_ID = 2**31 - 1  # ids and versions are 32-bit integers in the database
+
+
+def form_version() -> int | None:
+    """The optimistic-lock version a form posted back (None when absent or not a sane integer)."""
+    from flask import request
+
+    version = request.form.get("version", type=int)
+    return version if version is not None and 0 <= version <= MAX_ID else None
+
+
+def bounded_int_converter():
+    """Werkzeug's `int` converter limited to 32 bits, so /x/<int:id> with a 30-digit id is a 404, not a
+    database overflow."""
+    from werkzeug.routing import IntegerConverter
+
+    class BoundedInt(IntegerConverter):
+        def __init__(self, map, *args, **kwargs):
+            kwargs.setdefault("max", MAX_ID)
+            super().__init__(map, *args, **kwargs)
+
+    return BoundedInt

@@ -91,6 +91,7 @@ def test_anonymous_tip_to_a_paid_reward_claimed_by_code(live_app, live_server, p
     pay.locator("select[name=method]").select_option("cash")
     pay.locator("input[name=voucher_no]").fill("JZ-2026-0088")
     pay.locator("input[name=access_code]").fill("1234 5678 1234 5678")
+    pay.locator("input[name=collector_id_number]").fill("11010519491231002X")
     finance.submit(pay, "登记发放")
     assert "查询码不正确" in finance.page.locator("#error-summary").inner_text()
     pay = finance.page.locator("details.action[open]")  # the refused form comes back open, values kept
@@ -99,6 +100,7 @@ def test_anonymous_tip_to_a_paid_reward_claimed_by_code(live_app, live_server, p
     pay.locator("select[name=method]").select_option("cash")
     pay.locator("input[name=voucher_no]").fill("JZ-2026-0088")
     pay.locator("input[name=access_code]").fill(code)
+    pay.locator("input[name=collector_id_number]").fill("11010519491231002X")
     finance.submit(pay, "登记发放")
     assert "已登记发放 ¥15,000" in finance.page.locator(".flashes").inner_text()
     finance.shot("reward-02-finance-paid.png")

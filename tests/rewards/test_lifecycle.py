@@ -8,45 +8,17 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import CUSTODIAN_PASSPHRASE, login
-from tests.intake.helpers import NAMED, VALID, receipt_of
-from tipoff.accounts.models import User
+from tests.intake.helpers import VALID, receipt_of
 from tipoff.audit.models import AuditEntry
 from tipoff.cases import services as cases
 from tipoff.db import utcnow
 from tipoff.disclosure import services as disclosure
 from tipoff.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tipoff.extensions import db
-from tipoff.intake.models import Tip
 from tipoff.rewards import services
 from tipoff.rewards.models import Reward
 
-MAJOR = {**VALID, "category": "major_hazard"}       # national-2018 rewards major hazards, not general ones
-MAJOR_NAMED = {**NAMED, "category": "major_hazard"}
-
-
-@pytest.fixture
-def people(app, make_staff):
-    """Staff of 区住房和城乡建设局 (zjj) and around it (ORM users are loaded inside each app context)."""
-    return {key: make_staff(role, department) for key, role, department in (
-        ("handler", "handler", "zjj"), ("handler2", "handler", "zjj"), ("leader", "leader", "zjj"),
-        ("finance", "finance", "zjj"), ("overseer", "overseer", None), ("custodian", "custodian", None),
-        ("other_leader", "leader", "yjj"), ("other_finance", "finance", "yjj"))}
-
-
-def user(people, key) -> User:
-    return db.session.get(User, people[key].id)
-
-
-def verified(app, client, people, data=MAJOR, fine="100000.00", outcome="substantiated") -> tuple[str, str, int]:
-    """File a tip, accept and conclude it as verified with a fine; return (reference, access code, reward id)."""
-    reference, code = receipt_of(client.post("/report", data=data))
-    with app.app_context():
-        cases.perform(user(people, "handler"), reference, "accept", {})
-        cases.perform(user(people, "handler"), reference, "conclude",
-                      {"outcome": outcome, "summary": "查实", "fine": fine})
-        tip = db.session.scalar(select(Tip).where(Tip.reference == reference))
-        reward = services.reward_of_tip(tip)
-        return reference, code, reward.id if reward else None
+from tests.rewards.helpers import MAJOR, MAJOR_NAMED, user, verified, walk_to_notified
 
 
 def test_a_verified_conclusion_opens_one_reward_with_the_calculation(app, client, people):
@@ -75,16 +47,6 @@ def test_a_general_hazard_is_assessed_but_earns_nothing_under_national_2018(app,
         assert db.session.get(Reward, reward_id).status == "not_eligible"
 
 
-def walk_to_notified(app, people, reward_id, amount=None):
-    with app.app_context():
-        payload = {"known_before": "no"}
-        if amount:
-            payload.update(amount=amount, amount_reason="按查实部分调整")
-        services.perform(user(people, "handler"), reward_id, "propose", payload)
-        services.perform(user(people, "leader"), reward_id, "approve", {})
-        services.perform(user(people, "handler"), reward_id, "notify", {})
-
-
 def test_anonymous_reporter_claims_in_person_and_finance_pays_against_the_code(app, client, people):
     reference, code, reward_id = verified(app, client, people)
     walk_to_notified(app, people, reward_id)
@@ -104,16 +66,16 @@ def test_anonymous_reporter_claims_in_person_and_finance_pays_against_the_code(a
         with pytest.raises(ValidationFailed) as wrong_amount:
             services.perform(finance, reward_id, "pay", {"paid_at": services.today_beijing().isoformat(), "amount": "15000.01",
                                                          "method": "cash", "voucher_no": "JZ-2026-001",
-                                                         "access_code": code})
+                                                         "access_code": code, "collector_id_number": "11010519491231002X"})
         assert "amount" in wrong_amount.value.fields
         services.perform(finance, reward_id, "pay", {"paid_at": services.today_beijing().isoformat(), "amount": "15000.00",
-                                                     "method": "cash", "voucher_no": "JZ-2026-001", "access_code": code})
+                                                     "method": "cash", "voucher_no": "JZ-2026-001", "access_code": code, "collector_id_number": "11010519491231002X"})
         reward = db.session.get(Reward, reward_id)
         assert reward.status == "paid" and reward.paid_fen == 1_500_000 and reward.voucher_no == "JZ-2026-001"
         with pytest.raises(Conflict):  # paying twice
             services.perform(finance, reward_id, "pay", {"paid_at": services.today_beijing().isoformat(), "amount": "15000.00",
                                                          "method": "cash", "voucher_no": "JZ-2026-002",
-                                                         "access_code": code})
+                                                         "access_code": code, "collector_id_number": "11010519491231002X"})
     assert "奖励已发放" in client.get("/status").get_data(as_text=True)
 
 

@@ -83,6 +83,9 @@ def authenticate(permission: str | None = None):
     return user
 
 
+MAX_ID = 2**31 - 1  # ids and versions are 32-bit integers in the database
+
+
 def action_request() -> tuple[dict, str, int | None]:
     """A workflow action's JSON body: (payload, action, expected version); 400 when not an object, 422 on bad
     `action` / `version` (shared by the case and reward action endpoints)."""
@@ -92,7 +95,8 @@ def action_request() -> tuple[dict, str, int | None]:
     action, version = payload.get("action"), payload.get("version")
     if not isinstance(action, str):
         raise ValidationFailed(fields={"action": ["请给出操作名称。"]})
-    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)
+                                or not 0 <= version <= MAX_ID):
         raise ValidationFailed(fields={"version": ["须为整数。"]})
     return payload, action, version
 

@@ -57,10 +57,13 @@ def matter_of(tip: Tip) -> list[Tip]:
 
 def link(tip: Tip, other: Tip) -> int:
     """Put two tips (and their matters) into one matter rooted at the earliest tip; return the root id."""
+    from tipoff.rewards.services import rekey_matter
+
     members = {t.id: t for t in matter_of(tip) + matter_of(other)}
     root = min(members.values(), key=lambda t: (as_utc(t.received_at), t.id))
     db.session.execute(update(Tip).where(Tip.id.in_(list(members))).values(matter_id=root.id))
     db.session.execute(update(Tip).where(Tip.id == root.id).values(matter_id=None))
     for member in members.values():
         db.session.expire(member, ["matter_id"])
+    rekey_matter(list(members), root.id)  # the matter's one reward follows its new root
     return root.id

@@ -60,8 +60,10 @@ def request_disclosure(user, reference: str, purpose: str, reason: str) -> Discl
     if Role(user.role) not in REQUESTING_ROLES:
         raise Forbidden("您的角色不能申请调阅举报人身份。")
     tip = case_for(user, reference)
+    # A reward claim's bank details are opened only for the payment (request_payment_disclosure).
     identity = db.session.scalar(select(ReporterIdentity).where(ReporterIdentity.tip_id == tip.id,
-                                                                ReporterIdentity.sealed.is_not(None))
+                                                                ReporterIdentity.sealed.is_not(None),
+                                                                ReporterIdentity.source != "reward_claim")
                                  .order_by(ReporterIdentity.id.desc()))
     if identity is None:
         raise Conflict("该举报为匿名举报，没有可调阅的身份信息。", code="anonymous")
@@ -99,7 +101,8 @@ def request_payment_disclosure(user, reward_id: int, reason: str) -> DisclosureR
     if reward.status != "claimed":
         raise Conflict("举报人申领后才能为支付申请调阅身份。", code="not_claimed")
     identity_id = reward.claim_identity_id or db.session.scalar(
-        select(ReporterIdentity.id).where(ReporterIdentity.tip_id == reward.tip_id, ReporterIdentity.sealed.is_not(None))
+        select(ReporterIdentity.id).where(ReporterIdentity.tip_id == reward.tip_id, ReporterIdentity.sealed.is_not(None),
+                                          ReporterIdentity.source != "reward_claim")
         .order_by(ReporterIdentity.id.desc()))
     if identity_id is None:
         raise Conflict("匿名举报人现场领取：凭编号和查询码核对即可，无须调阅身份。", code="anonymous")

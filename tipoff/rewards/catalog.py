@@ -16,7 +16,7 @@ from tipoff.rewards.rulesets import parse, seed_rule_sets
 DEFAULT_CODE = "national-2018"
 
 
-def load_seed_rule_sets(actor: Any = "cli") -> int:
+def load_seed_rule_sets(actor: Any = "cli", *, commit: bool = True) -> int:
     """Insert the shipped rule sets that are missing (never changes an existing one); returns how many."""
     existing = set(db.session.scalars(select(RewardRuleSet.code)))
     added = 0
@@ -26,7 +26,10 @@ def load_seed_rule_sets(actor: Any = "cli") -> int:
         db.session.add(_row(entry, created_by_id=None))
         record("rewards.rule_set.seed", actor=actor, object_type="rule_set", object_id=entry["code"])
         added += 1
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return added
 
 
@@ -71,6 +74,8 @@ def in_force_on(day: date) -> tuple[RewardRuleSet, RuleSet]:
                                                         RewardRuleSet.effective_from <= day)
                             .order_by(RewardRuleSet.effective_from.desc(), RewardRuleSet.id.desc()).limit(1))
     if row is None:
+        if db.session.scalar(select(RewardRuleSet.id).limit(1)) is None:
+            load_seed_rule_sets(actor="system", commit=False)  # upgraded without `flask tipoff init`
         return rule_set(DEFAULT_CODE)
     return row, as_rules(row)
 

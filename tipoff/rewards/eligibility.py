@@ -34,7 +34,6 @@ class Facts:
     first: bool
     matter_note: str
     joint: bool = False
-    joint_note: str = ""
     excluded: bool | None = None     # None: anonymous, no identity to match yet
 
 
@@ -47,8 +46,7 @@ def evaluate(facts: Facts) -> dict[str, Check]:
                            {None: "待承办人确认。", True: "举报前已被掌握且已依法处理。", False: "举报前未被掌握。"}
                            [facts.known_before]),
         "first": Check(facts.first, facts.matter_note),
-        "joint": Check(True, facts.joint_note or ("联名举报：奖励发给第一署名人或其书面委托的署名人。" if facts.joint
-                                                 else "非联名举报。")),
+        "joint": Check(True, "联名举报：奖励发给第一署名人或其书面委托的署名人。" if facts.joint else "非联名举报。"),
         "not_excluded": Check(None if facts.excluded is None else not facts.excluded,
                               {None: "匿名举报：领取时按领取人身份核对。", True: "与不予奖励人员登记相符。",
                                False: "未发现与不予奖励人员登记相符。"}[facts.excluded]),
@@ -60,9 +58,18 @@ def stored(checks: dict[str, Check]) -> dict[str, dict]:
     return {code: asdict(check) for code, check in checks.items()}
 
 
+# The checks a leader accepted with a recorded reason (stored beside the checks).
+OVERRIDDEN = "overridden"
+
+
+def failing(checks: dict) -> list[str]:
+    """The codes of the checks that fail (False); undecided ones (None) do not block a proposal."""
+    return [code for code, check in (checks or {}).items() if code in LABELS and check["ok"] is False]
+
+
 def blocking(checks: dict) -> list[str]:
-    """The checks that fail (False); undecided ones (None) do not block a proposal."""
-    return [LABELS[code] for code, check in checks.items() if check["ok"] is False]
+    """The labels of the failing checks."""
+    return [LABELS[code] for code in failing(checks)]
 
 
 def beneficiary(matter: list[Tip]) -> Tip:

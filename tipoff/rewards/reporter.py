@@ -11,7 +11,7 @@ from typing import Mapping
 
 from tipoff import crypto, money
 from tipoff.audit.services import record
-from tipoff.db import as_utc, utcnow
+from tipoff.db import as_utc, claim_version, utcnow
 from tipoff.errors import Conflict, ValidationFailed
 from tipoff.extensions import db
 from tipoff.intake.models import ReporterIdentity, Tip
@@ -25,13 +25,23 @@ S = RewardState
 
 
 def _open_notified(tip: Tip, action: str) -> Reward:
+    """The tip's notified reward, claimed for this change (optimistic lock: a racing step makes this a 409)."""
     reward = reward_of_tip(tip)
     step = REPORTER_STEPS[action]
     if reward is None or S(reward.status) not in step.from_states:
         raise Conflict("当前没有待领取的奖励。", code="no_reward")
     if reward.claim_deadline and as_utc(reward.claim_deadline) < utcnow():
         raise Conflict("领取期限已过。", code="claim_window_closed")
+    claim_version(reward, None, "奖励情况刚有变化，请刷新页面后重试。", "reward_changed")
     return reward
+
+
+def _back_to_assessment(reward: Reward) -> None:
+    """Everything that belonged to the notice and the approvals goes; the reward is assessed afresh."""
+    reward.status = S.ASSESSING.value
+    reward.approved_by_id = reward.overseer_approved_by_id = None
+    reward.notified_at = reward.claim_deadline = reward.objection_deadline = reward.public_notice_at = None
+    reward.claim_method = reward.claimed_at = reward.claim_identity_id = None
 
 
 def _bank_details(form: Mapping[str, str]) -> dict:
@@ -43,7 +53,7 @@ def _bank_details(form: Mapping[str, str]) -> dict:
         except ValueError as exc:
             errors[key] = [str(exc)]
     account = "".join(ch for ch in form.get("account", "") if not ch.isspace())
-    if not account.isdigit() or not 8 <= len(account) <= 30:
+    if not 8 <= len(account) <= 30 or any(ch not in "0123456789" for ch in account):
         errors["account"] = ["银行账号应为 8 至 30 位数字。"]
     values["account"] = account
     try:
@@ -82,7 +92,7 @@ def reporter_claim(tip: Tip, method: str, form: Mapping[str, str]) -> Reward:
             # R7: matched on the register by blind index only; a leader reviews it.
             reward.eligibility = {**reward.eligibility, "not_excluded": {"ok": False,
                                                                          "note": "领取人与不予奖励人员登记相符。"}}
-            reward.status = S.ASSESSING.value
+            _back_to_assessment(reward)
             _event(reward, "claim_excluded", "reporter", S.NOTIFIED.value, S.ASSESSING.value,
                    "领取人与不予奖励人员登记相符，退回评定。", public=False)
             record("reward.claim_excluded", actor="public", object_type="reward", object_id=reward.id,
@@ -118,9 +128,7 @@ def reporter_object(tip: Tip, reason_text: str) -> Reward:
     except ValueError as exc:
         raise ValidationFailed(fields={"amount_objection": [str(exc)]}) from None
     amount = money.yuan(reward.amount)
-    reward.status = S.ASSESSING.value
-    reward.approved_by_id = reward.overseer_approved_by_id = None
-    reward.notified_at = reward.claim_deadline = reward.objection_deadline = None
+    _back_to_assessment(reward)
     from tipoff.intake.services import post_message
 
     post_message(tip, f"对奖励金额（{amount}）提出异议：{reason}", sender="reporter", commit=False)

@@ -27,7 +27,8 @@ from tipoff.policy import ROLE_LABELS, Role
 from tipoff.rewards import catalog, eligibility
 from tipoff.rewards.calculator import CalculationError, Facts, quote
 from tipoff.rewards.models import Reward, RewardEvent, from_fen, to_fen
-from tipoff.rewards.workflow import PAYMENT_METHODS, STATES, STEPS, VERIFIED_OUTCOMES, RewardState, Step
+from tipoff.clockview import SHANGHAI
+from tipoff.rewards.workflow import OPEN, PAYMENT_METHODS, STATES, STEPS, VERIFIED_OUTCOMES, RewardState, Step
 
 S = RewardState
 DEFAULT_OVERSEER_ABOVE = Decimal("50000")
@@ -124,7 +125,7 @@ def _facts_json(facts: Facts) -> dict:
 
 
 def _calculate(reward: Reward, tip: Tip, facts: Facts) -> None:
-    accepted = as_utc(tip.accepted_at or tip.received_at).date()
+    accepted = as_utc(tip.accepted_at or tip.received_at).astimezone(SHANGHAI).date()  # the Beijing day
     row, rules = catalog.in_force_on(accepted)
     reward.facts, reward.rule_set_code = _facts_json(facts), row.code
     try:
@@ -136,27 +137,58 @@ def _calculate(reward: Reward, tip: Tip, facts: Facts) -> None:
     reward.calculated_fen, reward.grade, reward.explanation = to_fen(result.amount), result.grade, result.explanation
 
 
-def _eligibility(reward: Reward, concluded: Tip, known_before: bool | None, joint: bool = False,
-                 joint_note: str = "") -> None:
+def _eligibility(reward: Reward, concluded: Tip, known_before: bool | None, joint: bool = False) -> None:
     matter = duplicates.matter_of(concluded)
     first = eligibility.beneficiary(matter)
     identities = eligibility.identities_of(first)
     checks = eligibility.evaluate(eligibility.Facts(
         outcome=concluded.outcome, known_before=known_before, first=True,
-        matter_note=eligibility.matter_note(matter, first), joint=joint, joint_note=joint_note,
+        matter_note=eligibility.matter_note(matter, first), joint=joint,
         excluded=eligibility.excluded(identities) if identities else None))
     reward.tip_id, reward.eligibility = first.id, eligibility.stored(checks)
 
 
+def rekey_matter(member_ids: list[int], root_id: int) -> None:
+    """Tips were linked into one matter rooted at `root_id`: its reward (R4-R6: one per matter) follows.
+
+    Two rewards cannot become one silently: linking is refused until one of them is withdrawn. While a
+    reward is still being assessed, the first reporter of the enlarged matter becomes its beneficiary.
+    """
+    rewards = db.session.scalars(select(Reward).where(Reward.matter_tip_id.in_(member_ids))).all()
+    if len(rewards) > 1:
+        raise Conflict("这些举报各自已有奖励记录，不能直接关联为同一事项；请先由部门负责人撤销或处理其中一项奖励。",
+                       code="two_rewards")
+    if not rewards:
+        return
+    reward = rewards[0]
+    reward.matter_tip_id = root_id
+    if reward.status == S.ASSESSING.value:
+        matter = duplicates.matter_of(db.session.get(Tip, root_id))
+        reward.tip_id = eligibility.beneficiary(matter).id
+
+
 def open_for_case(tip: Tip, actor) -> Reward | None:
-    """After a verified conclusion: open (or, while still being assessed, refresh) the matter's reward.
+    """After a conclusion: open (or, while still being assessed, refresh) the matter's reward when verified;
+    when a re-review finds the tip not verified, an unpaid reward lapses as not eligible.
 
     Called inside the case action's transaction; the caller commits.
     """
-    if tip.outcome not in VERIFIED_OUTCOMES:
-        return None
+    from tipoff.intake.submission import INSIDER_FOLLOWUP
+
+    if tip.channel == INSIDER_FOLLOWUP:
+        return None  # a retaliation matter protects the reporter; it is not a tip about a hazard to reward
     root_id = tip.matter_id or tip.id
     reward = db.session.scalar(select(Reward).where(Reward.matter_tip_id == root_id))
+    if tip.outcome not in VERIFIED_OUTCOMES:
+        if reward is not None and S(reward.status) in OPEN:
+            before = reward.status
+            reward.status = S.NOT_ELIGIBLE.value
+            reward.not_eligible_reason = f"案件 {tip.reference} 的核查结论改为“{tip.outcome}”，不再符合奖励条件。"
+            reward.version += 1
+            _event(reward, "lapse", None, before, reward.status, reward.not_eligible_reason, public=True)
+            record("reward.lapse", actor=actor, object_type="reward", object_id=reward.id,
+                   department_id=reward.department_id, details={"tip": tip.reference, "outcome": tip.outcome})
+        return None
     if reward is not None and reward.status != S.ASSESSING.value:
         return reward  # already past assessment: a re-review does not silently change an approved reward
     created = reward is None
@@ -208,6 +240,13 @@ def _claim_version(reward: Reward, expected: int | None) -> None:
     claim_version(reward, expected, "该奖励刚被他人更新，请刷新页面查看最新情况后再操作。", "reward_changed")
 
 
+def under_review(reward: Reward) -> bool:
+    """Is a case of the reward's matter being re-reviewed (复查)? Its conclusion may still change."""
+    return db.session.scalar(select(Tip.id).where(
+        (Tip.id == reward.matter_tip_id) | (Tip.matter_id == reward.matter_tip_id),
+        Tip.status == "under_review").limit(1)) is not None
+
+
 def _check(user, reward: Reward, step: Step) -> None:
     role = Role(user.role)
     if role not in step.roles:
@@ -216,6 +255,8 @@ def _check(user, reward: Reward, step: Step) -> None:
         raise NotFound("找不到该奖励。")
     if S(reward.status) not in step.from_states:
         raise Conflict(f"奖励当前状态（{STATES[S(reward.status)].label}）不能执行“{step.label}”。", code="wrong_state")
+    if step.action in ("propose", "approve", "notify", "pay") and under_review(reward):
+        raise Conflict("案件正在复查，复查结论作出前奖励暂停办理。", code="case_under_review")
 
 
 def perform(user, reward_id: int, action: str, payload: Mapping[str, Any] | None = None,
@@ -258,26 +299,41 @@ def claim_window(start: datetime) -> tuple[datetime, datetime]:
 
 def expire_and_publish(now: datetime | None = None, notice_after_days: int = 30) -> tuple[int, int]:
     """The daily job: publish an anonymous notice for rewards unclaimed after `notice_after_days`, then
-    expire those whose claim window has passed. Returns (published, expired)."""
+    expire those whose claim window has passed. Returns (published, expired).
+
+    Each reward is changed in its own transaction under the optimistic lock, so a reporter claiming at the
+    last minute wins over the job (the job skips that reward) and nothing else is held up.
+    """
     now = now or utcnow()
     published = expired = 0
-    waiting = db.session.scalars(select(Reward).where(Reward.status == S.NOTIFIED.value)).all()
-    for reward in waiting:
-        if reward.claim_deadline and as_utc(reward.claim_deadline) < now:
+    waiting = [r.id for r in db.session.scalars(select(Reward).where(Reward.status == S.NOTIFIED.value))]
+    for reward_id in waiting:
+        reward = db.session.get(Reward, reward_id)
+        if reward is None or reward.status != S.NOTIFIED.value:
+            continue
+        lapsed = reward.claim_deadline is not None and as_utc(reward.claim_deadline) < now
+        due_notice = reward.public_notice_at is None and reward.notified_at is not None \
+            and as_utc(reward.notified_at) + timedelta(days=notice_after_days) <= now
+        if not (lapsed or due_notice):
+            continue
+        try:
+            _claim_version(reward, None)
+        except Conflict:
+            continue  # changed meanwhile (e.g. claimed just now): tomorrow's run looks again
+        if lapsed:
             reward.status = S.EXPIRED.value
             _event(reward, "expire", None, S.NOTIFIED.value, S.EXPIRED.value, "领取期限已过，视为放弃。", public=True)
             record("reward.expire", actor="system", object_type="reward", object_id=reward.id,
                    department_id=reward.department_id)
             expired += 1
-        elif reward.public_notice_at is None and reward.notified_at is not None \
-                and as_utc(reward.notified_at) + timedelta(days=notice_after_days) <= now:
+        else:
             reward.public_notice_at = now
             _event(reward, "public_notice", None, None, None, "举报人尚未领取：已发布公告（仅列举报编号和金额）。",
                    public=True)
             record("reward.public_notice", actor="system", object_type="reward", object_id=reward.id,
                    department_id=reward.department_id)
             published += 1
-    db.session.commit()
+        db.session.commit()
     return published, expired
 
 

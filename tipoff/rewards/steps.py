@@ -15,7 +15,9 @@ from tipoff.errors import Conflict, Forbidden, ValidationFailed
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
 from tipoff.policy import Role
+from tipoff.intake.validators import normalise_id_number
 from tipoff.rewards import eligibility
+from tipoff.rewards.eligibility import OVERRIDDEN
 from tipoff.rewards.models import Reward, to_fen
 from tipoff.rewards.services import (
     MAX_CLAIM_EXTENSION_DAYS,
@@ -46,15 +48,19 @@ def _yes_no(payload: Mapping[str, Any], key: str, question: str) -> bool:
 def _propose(user, reward: Reward, payload: Mapping[str, Any]) -> Result:
     concluded = _concluded_case(reward) or db.session.get(Tip, reward.matter_tip_id)
     known = _yes_no(payload, "known_before", "举报前，被举报单位或监管部门是否已掌握该情况并依法处理？")
+    # R5: paid to the first signatory or their written delegate. Who that is stays in the sealed identity:
+    # no name is typed here.
     joint = payload.get("joint") in (True, "yes", "true", "1", "on")
-    joint_note = _text(payload, "joint_note", "联名举报说明", required=joint, maximum=500) if joint else ""
     facts = facts_from(concluded, {k: payload.get(k) for k in ("fine", "accident_grade", "concealed_deaths")})
     _calculate(reward, concluded, facts)
-    _eligibility(reward, concluded, known_before=known, joint=joint, joint_note=joint_note or "")
-    failing = eligibility.blocking(reward.eligibility)
-    if failing and not reward.override_reason:
-        raise Conflict("不符合奖励条件：" + "、".join(failing) + "。请认定不符合奖励条件，或由部门负责人说明理由后认定。",
-                       code="not_eligible")
+    overridden = set((reward.eligibility or {}).get(OVERRIDDEN, []))
+    _eligibility(reward, concluded, known_before=known, joint=joint)
+    failing = [code for code in eligibility.failing(reward.eligibility) if code not in overridden]
+    if overridden:
+        reward.eligibility = {**reward.eligibility, OVERRIDDEN: sorted(overridden)}
+    if failing:
+        raise Conflict("不符合奖励条件：" + "、".join(eligibility.LABELS[c] for c in failing)
+                       + "。请认定不符合奖励条件，或由部门负责人说明理由后认定。", code="not_eligible")
     if reward.explanation.startswith("无法计算"):
         raise ValidationFailed(fields={"fine": [reward.explanation]})
     amount = reward.calculated
@@ -71,7 +77,8 @@ def _propose(user, reward: Reward, payload: Mapping[str, Any]) -> Result:
     reward.amount_fen, reward.amount_reason = to_fen(amount), reason
     reward.proposed_by_id, reward.approved_by_id, reward.overseer_approved_by_id = user.id, None, None
     details = {"amount": money.to_string(amount), "calculated": money.to_string(reward.calculated),
-               "rule_set": reward.rule_set_code, "eligibility": {k: v["ok"] for k, v in reward.eligibility.items()}}
+               "rule_set": reward.rule_set_code, "eligibility": {k: v["ok"] for k, v in reward.eligibility.items() if k in eligibility.LABELS},
+               "overridden": reward.eligibility.get(OVERRIDDEN, [])}
     note = f"建议奖励 {money.yuan(amount)}。{reward.explanation}" + (f" 调整理由：{reason}" if reason else "")
     return note, details, f"已提出奖励建议 {money.yuan(amount)}，等待部门负责人审批。", S.PROPOSED
 
@@ -133,7 +140,7 @@ def _pay(user, reward: Reward, payload: Mapping[str, Any]) -> Result:
     if amount is not None and amount != reward.amount:
         errors["amount"] = [f"发放金额须与批准金额 {money.yuan(reward.amount)} 一致。"]
     method = payload.get("method")
-    if method not in PAYMENT_METHODS:
+    if not isinstance(method, str) or method not in PAYMENT_METHODS:
         errors["method"] = ["请选择发放方式。"]
     try:
         paid_on = date.fromisoformat(str(payload.get("paid_at") or ""))
@@ -142,7 +149,8 @@ def _pay(user, reward: Reward, payload: Mapping[str, Any]) -> Result:
             raise ValueError
     except ValueError:
         errors["paid_at"] = ["请填写发放日期（领取申请之后、今天或以前），格式 2026-12-01。"]
-    voucher = str(payload.get("voucher_no") or "").strip()
+    voucher = payload.get("voucher_no") if isinstance(payload.get("voucher_no"), str) else ""
+    voucher = voucher.strip()
     if not voucher or len(voucher) > 64:
         errors["voucher_no"] = ["请填写凭证号（不超过 64 个字符）。"]
     if errors:
@@ -162,21 +170,60 @@ def _payment_identity_checked(user, reward: Reward, payload: Mapping[str, Any]) 
 
     tip = reward.tip
     if reward.claim_method == "in_person" and tip.anonymous:
-        code = "".join(ch for ch in str(payload.get("access_code") or "") if ch.isdigit())
+        code = "".join(ch for ch in str(payload.get("access_code") or "") if ch in "0123456789")
         if not code or not crypto.verify_secret(tip.access_code_hash, code):
             raise ValidationFailed(fields={"access_code": ["领取人出示的查询码不正确：请核对后重新输入。"]})
+        # R7 for a reporter nobody knows: the collector's ID number is matched on the exclusion register by
+        # its blind index at the counter, then forgotten (never stored or logged).
+        try:
+            id_number = normalise_id_number(str(payload.get("collector_id_number") or ""))
+        except ValueError as exc:
+            raise ValidationFailed(fields={"collector_id_number": [str(exc)]}) from None
+        if eligibility.excluded(id_number_index=crypto.blind_index("id_number", id_number)):
+            raise Conflict("领取人属于不予奖励的人员（R7），不能发放；请报部门负责人处理。", code="excluded")
         return
     approved = db.session.scalar(select(DisclosureRequest.id).where(
         DisclosureRequest.reward_id == reward.id, DisclosureRequest.requested_by_id == user.id,
-        DisclosureRequest.purpose == "reward_payment", DisclosureRequest.status.in_(("approved", "expired"))))
+        DisclosureRequest.purpose == "reward_payment", DisclosureRequest.status.in_(("approved", "expired")),
+        DisclosureRequest.identity_id == _payee_identity(reward)))
     if approved is None:
         raise Conflict("发放前须申请调阅领奖人身份（目的：支付举报奖励），并经保密员批准。", code="disclosure_needed")
 
 
+def _payee_identity(reward: Reward) -> int | None:
+    """The identity the payment goes to: the bank claim's, else the reporter's latest own identity."""
+    from tipoff.intake.models import ReporterIdentity
+
+    return reward.claim_identity_id or db.session.scalar(
+        select(ReporterIdentity.id).where(ReporterIdentity.tip_id == reward.tip_id,
+                                          ReporterIdentity.source != "reward_claim")
+        .order_by(ReporterIdentity.id.desc()))
+
+
+def _reopen_claim(user, reward: Reward, payload: Mapping[str, Any]) -> Result:
+    reason = _text(payload, "reason", "退回理由（告知举报人）", maximum=1000)
+    reward.claim_method = reward.claimed_at = reward.claim_identity_id = None
+    tell_reporter(reward, f"您的领取申请需要重新提交。理由：{reason}", user)
+    return reason, {}, "已退回举报人重新申领。", S.NOTIFIED
+
+
+def _withdraw(user, reward: Reward, payload: Mapping[str, Any]) -> Result:
+    reason = _text(payload, "reason", "撤销理由", maximum=1000)
+    reward.not_eligible_reason = reason
+    tell_reporter(reward, f"经重新审核，本次奖励撤销。理由：{reason}", user)
+    return reason, {}, "已撤销奖励，并已告知举报人。", S.NOT_ELIGIBLE
+
+
 def _override(user, reward: Reward, payload: Mapping[str, Any]) -> Result:
+    """A leader accepts the checks failing *now*, with a reason; a check that fails later needs a new decision."""
+    failing = eligibility.failing(reward.eligibility)
+    if not failing:
+        raise Conflict("目前没有不符合的奖励条件，无须认定。", code="nothing_to_override")
     reason = _text(payload, "reason", "认定理由", maximum=1000)
     reward.override_reason = reason
-    return reason, {"failing": eligibility.blocking(reward.eligibility)}, "已记录认定理由；可以提出奖励建议。", None
+    covered = sorted(set((reward.eligibility or {}).get(OVERRIDDEN, [])) | set(failing))
+    reward.eligibility = {**reward.eligibility, OVERRIDDEN: covered}
+    return reason, {"checks": failing}, "已记录认定理由；可以提出奖励建议。", None
 
 
 def _not_eligible(user, reward: Reward, payload: Mapping[str, Any]) -> Result:
@@ -207,7 +254,8 @@ def _extend_claim(user, reward: Reward, payload: Mapping[str, Any]) -> Result:
 
 
 HANDLERS = {"propose": _propose, "approve": _approve, "notify": _notify, "pay": _pay, "override": _override,
-            "not_eligible": _not_eligible, "send_back": _send_back, "extend_claim": _extend_claim}
+            "not_eligible": _not_eligible, "send_back": _send_back, "extend_claim": _extend_claim,
+            "reopen_claim": _reopen_claim, "withdraw": _withdraw}
 
 
 def apply(user, reward: Reward, step: Step, payload: Mapping[str, Any]) -> Result:

@@ -13,6 +13,7 @@ from tipoff.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tipoff.policy import Role
 from tipoff.rewards import services
 from tipoff.rewards.eligibility import LABELS
+from tipoff.web import form_version
 from tipoff.rewards.workflow import CLAIM_METHODS, PAYMENT_METHODS, STATES, STEPS, RewardState
 
 bp = Blueprint("rewards", __name__, url_prefix="/staff/rewards")
@@ -73,7 +74,7 @@ def show(reward_id: int):
 def act(reward_id: int, action: str):
     """Perform one step from the reward page; refusals keep what was typed."""
     payload = {k: v for k, v in request.form.items() if k not in ("csrf_token", "version")}
-    version = request.form.get("version", type=int)
+    version = form_version()
     try:
         outcome = services.perform(current_user._get_current_object(), reward_id, action, payload,
                                    expected_version=version)

@@ -67,6 +67,12 @@ STEPS: dict[str, Step] = {s.action: s for s in (
     Step("notify", "通知举报人领奖", frozenset({S.APPROVED}), S.NOTIFIED, HANDLING, public=True),
     Step("pay", "登记发放", frozenset({S.CLAIMED}), S.PAID, frozenset({R.FINANCE}), public=True),
     Step("extend_claim", "延长领取期限", frozenset({S.NOTIFIED}), None, frozenset({R.LEADER}), public=True),
+    # The bank details were wrong or the account is closed: the reporter chooses again.
+    Step("reopen_claim", "退回重新申领", frozenset({S.CLAIMED}), S.NOTIFIED, frozenset({R.LEADER, R.FINANCE}),
+         public=True),
+    # Facts changed after approval (e.g. a re-review found the tip untrue): a leader withdraws the reward.
+    Step("withdraw", "撤销奖励", frozenset({S.PROPOSED, S.APPROVED, S.NOTIFIED, S.CLAIMED}), S.NOT_ELIGIBLE,
+         frozenset({R.LEADER}), public=True),
 )}
 
 # The reporter's own steps on /status.
