@@ -14,6 +14,10 @@ from tipoff.rewards.eligibility import LABELS as REWARD_CHECKS
 from tipoff.rewards.calculator import CATEGORY_NAMES
 from tipoff.rewards.exclusions import RELATIONS
 from tipoff.rewards.grades import GRADE_NAMES
+from tipoff.enterprises.posters import HOTLINES
+from tipoff.enterprises.views import STATUS_OPTIONS
+from tipoff.followup.services import RATINGS, RETALIATION_KINDS
+from tipoff.oversight.views import CHANNELS, METRICS
 from tipoff.rewards.workflow import CLAIM_METHODS, PAYMENT_METHODS, REPORTER_STEPS, STEPS
 from tipoff.rewards.workflow import STATES as REWARD_STATES
 
@@ -25,7 +29,9 @@ LABELS = sorted({t.label for t in list(TRANSITIONS.values()) + list(REPORTER_TRA
                 | {i.label for i in REWARD_STATES.values()} | {i.public for i in REWARD_STATES.values()}
                 | {s.label for s in list(STEPS.values()) + list(REPORTER_STEPS.values())}
                 | set(CLAIM_METHODS.values()) | set(PAYMENT_METHODS.values()) | set(REWARD_CHECKS.values())
-                | set(RELATIONS.values()) | set(GRADE_NAMES.values()) | set(CATEGORY_NAMES.values()))
+                | set(RELATIONS.values()) | set(GRADE_NAMES.values()) | set(CATEGORY_NAMES.values())
+                | set(RATINGS.values()) | set(RETALIATION_KINDS.values()) | {label for _, label in STATUS_OPTIONS}
+                | {label for _, label in HOTLINES} | set(CHANNELS.values()) | set(METRICS.values()))
 
 
 @pytest.fixture(scope="module")

@@ -93,13 +93,22 @@ def _settle_paths_and_secret(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from tipoff.web import bounded_int_converter
+
+    app.url_map.converters["int"] = bounded_int_converter()
     from tipoff.accounts.views import bp as accounts_bp
     from tipoff.api import bp as api_bp
     from tipoff.audit.views import bp as audit_bp
     from tipoff.cases.views import bp as cases_bp
     from tipoff.disclosure.views import bp as disclosure_bp
+    from tipoff.enterprises.views import bp as enterprises_bp
+    from tipoff.followup.views import bp as followup_bp
     from tipoff.intake.operator import bp as operator_bp
     from tipoff.intake.views import bp as intake_bp
+    from tipoff.exports.views import bp as exports_bp
+    from tipoff.oversight.public import bp as public_report_bp
+    from tipoff.oversight.typical import bp as typical_cases_bp
+    from tipoff.oversight.views import bp as oversight_bp
     from tipoff.public.views import bp as public_bp
     from tipoff.reference.views import bp as reference_bp
     from tipoff.rewards.admin import bp as reward_admin_bp
@@ -119,5 +128,6 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (public_bp, intake_bp, operator_bp, cases_bp, disclosure_bp, accounts_bp, staff_bp, audit_bp, reference_bp,
                       routing_bp, rewards_bp, reward_ledger_bp, reward_admin_bp, calculator_bp,
-                      reward_notices_bp, api_bp):
+                      reward_notices_bp, oversight_bp, public_report_bp, enterprises_bp, followup_bp,
+                      typical_cases_bp, exports_bp, api_bp):
         app.register_blueprint(blueprint)

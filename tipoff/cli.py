@@ -75,6 +75,7 @@ def register_cli(app: Flask) -> None:
     from tipoff.audit.cli import register as register_audit
     from tipoff.cases.cli import register as register_calendar
     from tipoff.crypto.cli import register as register_keys
+    from tipoff.oversight.cli import register as register_stats
     from tipoff.reference.cli import register as register_reference
     from tipoff.rewards.cli import register as register_rewards
 
@@ -85,4 +86,5 @@ def register_cli(app: Flask) -> None:
         register_keys(tipoff_cli)
         register_reference(tipoff_cli)
         register_rewards(tipoff_cli)
+        register_stats(tipoff_cli)
         app.cli.add_command(tipoff_cli)

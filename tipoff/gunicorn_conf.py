@@ -3,7 +3,10 @@ import multiprocessing
 import os
 
 workers = int(os.environ.get("TIPOFF_WORKERS", max(2, multiprocessing.cpu_count())))
-threads = int(os.environ.get("TIPOFF_THREADS", "1"))
+# Threaded workers: while one thread streams a long 台账 export (a 500,000-row XLSX takes minutes to build),
+# the worker's main thread keeps answering the arbiter's heartbeat, so the export is not killed at `timeout`.
+worker_class = "gthread"
+threads = int(os.environ.get("TIPOFF_THREADS", "4"))
 timeout = 60
 accesslog = "-"
 # Default gunicorn access logs begin with %(h)s, the client address; ours leaves it out on purpose.

@@ -290,3 +290,14 @@ def test_reporter_objects_on_the_status_page(app, client, staff):
     db.session.expire_all()
     assert state(reference).status == "under_review"
     assert "复查中" in client.get("/status").get_data(as_text=True)
+
+
+def test_an_insider_tip_can_be_checked_under_cover_of_a_routine_inspection(client, staff):
+    reference, _ = receipt_of(client.post("/report", data={**VALID, "insider": "1"}))
+    handler = staff("handler", "zjj")
+    do(handler, reference, "routine_cover", note="与本月燃气专项检查一并开展")
+    assert state(reference).routine_cover is True
+    with pytest.raises(Conflict):
+        do(handler, reference, "routine_cover")
+    public = [e.action for e, _ in services.history(state(reference), public_only=True)]
+    assert "routine_cover" not in public  # nothing of it on the reporter's page

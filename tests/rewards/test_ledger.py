@@ -80,7 +80,7 @@ def paid(client, people, data: dict, department: str = "zjj", voucher: str = "PZ
     reporter_claim(reward.tip, "in_person", {})
     rewards.perform(user_of(people("finance", department)), reward.id, "pay",
                     {"amount": "15000.00", "method": "cash", "paid_at": rewards.today_beijing().isoformat(),
-                     "voucher_no": voucher, "access_code": code})
+                     "voucher_no": voucher, "access_code": code, "collector_id_number": "11010519491231002X"})
     db.session.refresh(reward)
     assert reward.status == "paid"
     return reward

@@ -267,6 +267,11 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
             raise Conflict("尚未报送上级。", code="not_forwarded")
         tip.upward_confirmed = True
         return _text(payload, "note", "备注", required=False), {}, "已记录上级确认接收。"
+    if action == "routine_cover":
+        if tip.routine_cover:
+            raise Conflict("已标记为结合日常检查开展核查。", code="already_covered")
+        tip.routine_cover = True
+        return _text(payload, "note", "备注", required=False), {}, "已标记：核查结合日常检查开展，不得向被举报单位透露系举报引起。"
     if action in ("link", "merge"):
         other = _same_matter_target(user, tip, payload)
         if action == "merge" and other.status not in (CaseState.RECEIVED.value, CaseState.VERIFYING.value,

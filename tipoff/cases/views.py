@@ -17,9 +17,10 @@ from tipoff.errors import Conflict, DomainError, ValidationFailed
 from tipoff.intake import services as intake
 from tipoff.intake.attachments import evidence_fields, tip_attachments
 from tipoff.reference.services import handling_departments
+from tipoff.followup.services import rating_for_staff
 from tipoff.rewards.services import matter_reward
 from tipoff.routing.rules import adoptable
-from tipoff.web import writes
+from tipoff.web import form_version, writes
 
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
 bp.add_app_template_global(deadline_badge, "deadline_badge")
@@ -51,7 +52,7 @@ def _render_case(tip, errors: dict | None = None, values: dict | None = None, st
         departments=[d for d in handling_departments() if d.id != tip.department_id],
         candidates=[t for t in duplicates.candidates(tip) if services.visible_to(user, t)],
         matter=duplicates.matter_of(tip), adoptable=user.can("routing.adopt") and adoptable(tip),
-        reward=matter_reward(tip),
+        reward=matter_reward(tip), rating=rating_for_staff(tip),
         rejection_reasons=REJECTION_REASONS, outcomes=OUTCOMES, enforcement=ENFORCEMENT), status
 
 
@@ -71,7 +72,7 @@ def act(reference: str, action: str):
     """Perform one action from the case page; refusals keep what was typed."""
     payload = {k: v for k, v in request.form.items() if k not in ("csrf_token", "version")}
     payload["enforcement"] = request.form.getlist("enforcement")
-    version = request.form.get("version", type=int)
+    version = form_version()
     try:
         outcome = services.perform(current_user._get_current_object(), reference, action, payload,
                                    expected_version=version)

@@ -63,6 +63,8 @@ class Tip(db.Model):
     # when the working-day calendar changes (`flask tipoff clocks recompute`).
     deadline_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reviews: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # district re-reviews (复查) held
+    # An insider's tip checked under cover of a routine inspection, so the unit cannot tell a tip triggered it.
+    routine_cover: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     transfers: Mapped[int] = mapped_column(Integer, default=0)
     designated: Mapped[bool] = mapped_column(Boolean, default=False)  # final designation by the 安委办
     awaiting_designation: Mapped[bool] = mapped_column(Boolean, default=False)

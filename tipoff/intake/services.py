@@ -29,7 +29,8 @@ from tipoff.intake.models import ReporterIdentity, Tip, TipMessage
 from tipoff.intake.proof import make_proof, read_proof
 from tipoff.intake.submission import WEB, Catalogue, ReporterDetails, parse_reporter, parse_submission
 from tipoff.reference.models import Category, Sector, Township
-from tipoff.routing.matcher import TipFacts
+from tipoff.reference.services import department_by_code
+from tipoff.routing.matcher import Decision, TipFacts
 from tipoff.routing.services import route_tip
 
 ACCESS_CODE_DIGITS = 16
@@ -109,8 +110,13 @@ def _replayed_receipt(key: str, principal: str, content_digest: str) -> Receipt 
 
 
 def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
-               idempotency_key: str | None = None, uploads: Sequence[Upload] = ()) -> Receipt:
-    """Validate, route, seal and store a tip with its evidence; return its receipt (code shown once)."""
+               idempotency_key: str | None = None, uploads: Sequence[Upload] = (),
+               route_to: Decision | None = None) -> Receipt:
+    """Validate, route, seal and store a tip with its evidence; return its receipt (code shown once).
+
+    `route_to` replaces the routing table for tips tipoff files itself (a retaliation matter goes to
+    区人社局 because the reporter consented to exactly that).
+    """
     if idempotency_key is not None and not 16 <= len(idempotency_key) <= 200:
         raise ValidationFailed("Idempotency-Key 须为 16–200 个字符。",
                                fields={"idempotency_key": ["须为 16–200 个字符"]})
@@ -128,8 +134,11 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     # Cleaning photos is CPU work too: done before the inserts take SQLite's write lock.
     db.session.rollback()
     prepared = prepare_uploads(list(uploads), keep_time_and_place=submission.keep_photo_metadata)
-    decision, department = route_tip(TipFacts(submission.category, submission.sector,
-                                              submission.township, submission.description))
+    if route_to is not None:
+        decision, department = route_to, department_by_code(route_to.department_code)
+    else:
+        decision, department = route_tip(TipFacts(submission.category, submission.sector,
+                                                  submission.township, submission.description))
     data_key = crypto.new_data_key("tip")
     received_at = utcnow().replace(microsecond=0)
     first_deadline = clocks.deadline("T2", received_at)

@@ -16,6 +16,9 @@ from tipoff.intake.validators import clean_text, normalise_credit_code, normalis
 WEB = "web"
 STAFF_CHANNELS = ("hotline_12345", "hotline_12350", "phone", "letter", "visit", "email")
 CHANNELS = (WEB, *STAFF_CHANNELS)
+# Filed by tipoff itself on a reporter's behalf (a retaliation matter after an insider's check-in).
+INSIDER_FOLLOWUP = "insider_followup"
+SYSTEM_CHANNELS = (INSIDER_FOLLOWUP,)
 CONTACT_PREFERENCES = ("phone", "sms", "no_contact")
 DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 5000
 EARLIEST_OCCURRENCE = date(2000, 1, 1)
@@ -160,7 +163,7 @@ def parse_submission(raw: Mapping[str, Any], catalogue: Catalogue, *, channel: s
     take("description", lambda v: clean_text(v, field="情况描述", minimum=DESCRIPTION_MIN,
                                               maximum=DESCRIPTION_MAX, multiline=True))
     reporter = parse_reporter(raw, errors, today)
-    if channel not in CHANNELS:
+    if channel not in CHANNELS + SYSTEM_CHANNELS:
         errors["channel"] = ["未知的举报渠道。"]
     if errors:
         raise ValidationFailed(fields=errors)

@@ -147,6 +147,7 @@ def _reporter_tip(posted: bool = False):
 def _render_status(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
     from tipoff.cases.services import objection_state
     from tipoff.disclosure.services import disclosures_for_reporter
+    from tipoff.followup.services import status_followup
     from tipoff.intake.attachments import tip_attachments
     from tipoff.rewards.services import amount_text, objection_open, reward_of_tip
     from tipoff.rewards.workflow import CLAIM_METHODS, STATES
@@ -157,7 +158,7 @@ def _render_status(tip, errors: dict | None = None, values: dict | None = None, 
                            disclosures=disclosures_for_reporter(tip), objection=objection_state(tip),
                            reward=reward_of_tip(tip), reward_states={s.value: i for s, i in STATES.items()},
                            claim_methods=CLAIM_METHODS, reward_amount=amount_text,
-                           reward_objection_open=objection_open,
+                           reward_objection_open=objection_open, followup=status_followup(tip),
                            max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // (1024 * 1024)), status
 
 

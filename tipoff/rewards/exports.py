@@ -1,26 +1,22 @@
-"""The reward ledger's filter, rows and files (奖励台账导出): pure row building and streaming CSV/XLSX writers.
+"""The reward ledger's filter, rows and file layout (奖励台账导出): pure row building and the columns.
 
-No database and no Flask: tipoff.rewards.ledger queries, this module shapes. A ledger row has no field
-for a claimant's name, bank, account or phone, so no export can carry identity.
+No database: tipoff.rewards.ledger queries, this module shapes, tipoff.exports.writers writes the files.
+A ledger row has no field for a claimant's name, bank, account or phone, so no export can carry identity.
 """
 from __future__ import annotations
 
-import csv
-import io
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
-from tempfile import SpooledTemporaryFile
-from typing import IO, Any, Iterable, Iterator, Mapping
+from typing import Any, Mapping
 
-from tipoff.clockview import SHANGHAI
-from tipoff.money import round_cents, to_string
+from tipoff.exports.writers import XLSX_MIME  # noqa: F401  (re-exported for the ledger's callers)
+from tipoff.exports.writers import Column, Ledger, beijing_date, month_start, next_month
+from tipoff.money import round_cents
 from tipoff.rewards.models import from_fen
 from tipoff.rewards.workflow import STATES, RewardState
 
 S = RewardState
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 FORMATS = ("html", "csv", "xlsx")
 # A proposal's amount becomes the approved amount from approval on; before that the column stays empty.
 APPROVED_STATES = frozenset({S.APPROVED, S.NOTIFIED, S.CLAIMED, S.PAID, S.DECLINED, S.EXPIRED})
@@ -31,17 +27,17 @@ MONTH_BUCKETS = {
     "paid": frozenset({S.PAID}),
     "expired": frozenset({S.EXPIRED}),
 }
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("reward_id", "奖励编号"), ("reference", "举报编号"), ("department", "承办部门"), ("status_label", "状态"),
-    ("rule_set", "适用规则"), ("calculated", "测算金额（元）"), ("approved", "核定金额（元）"),
-    ("paid", "已发放金额（元）"), ("paid_on", "发放日期"), ("voucher_no", "凭证号"),
-    ("claim_deadline", "领取期限"), ("created_on", "立项日期"),
+COLUMNS: tuple[Column, ...] = (
+    Column("reward_id", "奖励编号", "int", 10), Column("reference", "举报编号", width=18),
+    Column("department", "承办部门", width=24), Column("status_label", "状态", width=16),
+    Column("rule_set", "适用规则", width=16), Column("calculated", "测算金额（元）", "amount", 14),
+    Column("approved", "核定金额（元）", "amount", 14), Column("paid", "已发放金额（元）", "amount", 14),
+    Column("paid_on", "发放日期", "date", 12), Column("voucher_no", "凭证号", width=20),
+    Column("claim_deadline", "领取期限", "date", 12), Column("created_on", "立项日期", "date", 12),
 )
-AMOUNT_COLUMNS = frozenset({"calculated", "approved", "paid"})
-DATE_COLUMNS = frozenset({"paid_on", "claim_deadline", "created_on"})
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SPOOL_BYTES = 8 * 1024 * 1024
-CHUNK_BYTES = 64 * 1024
+CONFIDENTIAL = "内部资料：仅用于奖励台账管理，不含举报人身份信息，不得外传。"
+REWARD_LEDGER = Ledger(action="reward.ledger.export", object_type="reward_ledger", filename="reward-ledger",
+                       sheet="奖励台账", columns=COLUMNS, notice=CONFIDENTIAL)
 
 
 # ------------------------------------------------------------------------------------------- the filter
@@ -108,24 +104,6 @@ class LedgerFilter:
         return self.args()
 
 
-def month_start(text: str) -> datetime | None:
-    """The first instant (UTC) of a Beijing month "YYYY-MM"; None when the text is not such a month."""
-    match = MONTH.match(text or "")
-    if not match:
-        return None
-    year, month = int(match.group(1)), int(match.group(2))
-    if not (2000 <= year <= 2100 and 1 <= month <= 12):
-        return None
-    return datetime(year, month, 1, tzinfo=SHANGHAI).astimezone(timezone.utc)
-
-
-def next_month(start: datetime) -> datetime:
-    """The first instant (UTC) of the Beijing month after the one starting at `start`."""
-    local = start.astimezone(SHANGHAI)
-    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
-    return datetime(year, month, 1, tzinfo=SHANGHAI).astimezone(timezone.utc)
-
-
 # ------------------------------------------------------------------------------------------- rows
 
 
@@ -149,16 +127,7 @@ class LedgerRow:
 
     def cells(self) -> list[Any]:
         """The values in COLUMNS order."""
-        return [getattr(self, key) for key, _ in COLUMNS]
-
-
-def beijing_date(moment: datetime | None) -> date | None:
-    """The Beijing calendar day of a stored UTC instant."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(SHANGHAI).date()
+        return [getattr(self, column.key) for column in COLUMNS]
 
 
 def ledger_row(row: Any) -> LedgerRow:
@@ -171,107 +140,6 @@ def ledger_row(row: Any) -> LedgerRow:
         approved=from_fen(row.amount_fen) if state in APPROVED_STATES else None, paid=from_fen(row.paid_fen),
         paid_on=row.paid_at, voucher_no=row.voucher_no or "", claim_deadline=beijing_date(row.claim_deadline),
         created_on=beijing_date(row.created_at))
-
-
-def exported_line(exporter: str, at: datetime, filter_text: str) -> str:
-    """Who exported, when (Beijing) and with which filter: every file carries it, so a leaked copy is traceable."""
-    return f"导出人: {exporter}  导出时间: {at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}（北京时间）  筛选: {filter_text}"
-
-
-CONFIDENTIAL = "内部资料：仅用于奖励台账管理，不含举报人身份信息，不得外传。"
-
-
-def _safe_text(value: str) -> str:
-    """Text a spreadsheet will not run as a formula (a voucher number typed as "=HYPERLINK(...)")."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return to_string(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return _safe_text(str(value))
-
-
-def csv_stream(header: str, rows: Iterable[LedgerRow], batch: int = 200) -> Iterator[bytes]:
-    """The CSV file piece by piece: UTF-8 with a BOM (Excel on Windows then reads Chinese), a "# " header
-    line naming the exporter, then the column names and the rows. Memory stays constant."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    buffer.write("\ufeff")
-    writer.writerow(["# " + header])
-    writer.writerow(["# " + CONFIDENTIAL])
-    writer.writerow([label for _, label in COLUMNS])
-    pending = 0
-    for row in rows:
-        writer.writerow([_csv_cell(v) for v in row.cells()])
-        pending += 1
-        if pending >= batch:
-            yield buffer.getvalue().encode("utf-8")
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    yield buffer.getvalue().encode("utf-8")
-
-
-def xlsx_file(header: str, rows: Iterable[LedgerRow]) -> IO[bytes]:
-    """The XLSX workbook in a spooled temporary file (memory up to 8 MB, then disk), rewound.
-
-    openpyxl's write-only mode keeps each row on disk as it is appended, but a zip archive is only
-    complete once written whole, so the file is built first and then streamed out in chunks.
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("奖励台账")
-    for letter, width in zip("ABCDEFGHIJKL", (10, 18, 24, 16, 16, 14, 14, 14, 12, 20, 12, 12)):
-        sheet.column_dimensions[letter].width = width
-    bold = Font(bold=True)
-    sheet.append([header])
-    sheet.append([CONFIDENTIAL])
-    sheet.append([])
-    titles = []
-    for _, label in COLUMNS:
-        cell = WriteOnlyCell(sheet, value=label)
-        cell.font = bold
-        titles.append(cell)
-    sheet.append(titles)
-    for row in rows:
-        cells = []
-        for (key, _), value in zip(COLUMNS, row.cells()):
-            cell = WriteOnlyCell(sheet, value=_safe_text(value) if isinstance(value, str) else value)
-            if key in AMOUNT_COLUMNS and value is not None:
-                cell.value, cell.number_format = round_cents(value), "0.00"
-            elif key in DATE_COLUMNS and value is not None:
-                cell.number_format = "yyyy-mm-dd"
-            cells.append(cell)
-        sheet.append(cells)
-    out = SpooledTemporaryFile(max_size=SPOOL_BYTES)
-    workbook.save(out)
-    out.seek(0)
-    return out
-
-
-def file_chunks(file: IO[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """Read a file out in chunks, closing it at the end (or when the client goes away)."""
-    try:
-        while chunk := file.read(size):
-            yield chunk
-    finally:
-        file.close()
-
-
-def file_size(file: IO[bytes]) -> int:
-    """The length of a rewound file, leaving it rewound."""
-    file.seek(0, io.SEEK_END)
-    size = file.tell()
-    file.seek(0)
-    return size
 
 
 # ------------------------------------------------------------------------------------------- documents

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Iterator
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, literal_column, select
@@ -18,9 +18,8 @@ from sqlalchemy import Select, func, literal_column, select
 from tipoff import money
 from tipoff.accounts.access import permission_required
 from tipoff.audit.services import record
-from tipoff.clockview import SHANGHAI
-from tipoff.db import set_write_intent, utcnow
 from tipoff.errors import Conflict, NotFound
+from tipoff.exports.writers import deliver, keyset_rows
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
 from tipoff.reference.models import Department
@@ -120,7 +119,7 @@ def ledger_totals(user, wanted: LedgerFilter) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------- the ledger page
 
 
-def _filter_from_request(user) -> tuple[LedgerFilter, dict[str, list[str]], dict[str, str] | None]:
+def filter_from_request(user) -> tuple[LedgerFilter, dict[str, list[str]], dict[str, str] | None]:
     """The filter from the query; department choices (code → name) only for district-wide users."""
     district = user.scope("rewards.view") == "district"
     departments = {d.code: d.name for d in handling_departments()} if district else None
@@ -136,13 +135,13 @@ def ledger():
     """The reward ledger of the user's department (all departments for the 安委办), with totals by status and
     by month; `?format=csv` or `?format=xlsx` downloads the same rows (audited)."""
     user = current_user._get_current_object()
-    wanted, errors, departments = _filter_from_request(user)
+    wanted, errors, departments = filter_from_request(user)
     form = (request.args.get("format") or "html").strip().lower()
     if form not in FORMATS:
         errors["format"] = [_("导出格式只能是 csv 或 xlsx。")]
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     if not errors and form != "html":
-        return _export(user, wanted, form, departments)
+        return export_response(user, wanted, form, departments)
     rows = [] if errors else ledger_page(user, wanted, page)
     totals = None if errors else ledger_totals(user, wanted)
     values = {"status": request.args.get("status", ""), "from": request.args.get("from", ""),
@@ -157,40 +156,29 @@ def ledger():
         422 if errors else 200
 
 
-def _export(user, wanted: LedgerFilter, form: str, departments: dict[str, str] | None) -> Response:
-    """Audit the export (filter and row count), then stream the rows out of a reader transaction."""
+def export_response(user, wanted: LedgerFilter, form: str, departments: dict[str, str] | None,
+                    via: str | None = None) -> Response:
+    """The reward ledger as a CSV or XLSX download: audited (filter and row count) before it streams.
+    Also serves `GET /api/v1/exports/rewards` (`via="api"`)."""
     conditions = _conditions(user, wanted)
     count, last_id = db.session.execute(select(func.count(Reward.id), func.max(Reward.id)).where(*conditions)).one()
     department_id = user.department_id
     if wanted.department:
         department_id = db.session.scalar(select(Department.id).where(Department.code == wanted.department))
-    record("reward.ledger.export", actor=user, object_type="reward_ledger", department_id=department_id,
-           details={"format": form, "filter": wanted.audit(), "rows": int(count)})
-    db.session.commit()
-    # The export is recorded; the rows are read in a reader transaction, so a long download never holds
-    # SQLite's write lock. Rewards created after the count are left out, so the file does not outgrow it.
-    set_write_intent(False)
-    stmt = _rows_query(conditions).where(Reward.id <= (last_id or 0)).order_by(Reward.id)
     if departments is not None:  # district-wide: all departments unless one was picked
         scope_name = departments.get(wanted.department) if wanted.department else None
     else:
         scope_name = user.department.name if user.department is not None else None
-    header = exports.exported_line(user.display_name, utcnow(), wanted.describe(scope_name))
-    stamp = utcnow().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
-    disposition = f'attachment; filename="reward-ledger-{stamp}.{form}"'
-    if form == "csv":
-        return Response(stream_with_context(exports.csv_stream(header, _stream(stmt))),
-                        mimetype="text/csv", headers={"Content-Disposition": disposition})
-    file = exports.xlsx_file(header, _stream(stmt))
-    return Response(exports.file_chunks(file), mimetype=exports.XLSX_MIME, direct_passthrough=True,
-                    headers={"Content-Disposition": disposition, "Content-Length": str(exports.file_size(file))})
+    # Rewards created after the count are left out, so the file does not outgrow it.
+    stmt = _rows_query(conditions).where(Reward.id <= (last_id or 0))
 
+    def rows() -> Iterator[list]:
+        for row in keyset_rows(stmt, [(Reward.id, "id", False)]):
+            yield exports.ledger_row(row).cells()
 
-def _stream(stmt: Select) -> Iterator[LedgerRow]:
-    """The rows one by one, fetched in batches (memory stays constant however many there are)."""
-    set_write_intent(False)
-    for row in db.session.execute(stmt.execution_options(yield_per=500)):
-        yield exports.ledger_row(row)
+    return deliver(user, exports.REWARD_LEDGER, form=form, count=int(count), rows=rows,
+                   filter_text=wanted.describe(scope_name), filter_args=wanted.audit(),
+                   department_id=department_id, via=via)
 
 
 # ------------------------------------------------------------------------------------------- documents

@@ -57,6 +57,7 @@ CASE_LABELS = (
     N_("上级已确认接收"),
     N_("关联为同一事项"),
     N_("并入同一事项合并办理"),
+    N_("结合日常检查开展核查"),
     N_("结案"),
     N_("申请复查"),
     N_("待受理"),
@@ -93,6 +94,8 @@ CASE_LABELS = (
 
 # tipoff.rewards.workflow (states, public texts, steps, claim and payment methods), tipoff.rewards.eligibility
 REWARD_LABELS = (
+    N_("撤销奖励"),
+    N_("退回重新申领"),
     N_("待评定"),
     N_("举报经核查属实，奖励正在评定中。"),
     N_("待审批"),
@@ -149,4 +152,38 @@ REWARD_NAMES = (
     N_("安全生产违法行为"),
     N_("瞒报、谎报、迟报、漏报生产安全事故"),
     N_("其他"),
+)
+
+# tipoff.followup.services (ratings, retaliation kinds), tipoff.enterprises (status options, hotlines),
+# tipoff.oversight.views (channels, drill-down metrics)
+OUTREACH_LABELS = (
+    N_("满意"),
+    N_("基本满意"),
+    N_("不满意"),
+    N_("降薪/扣发奖金"),
+    N_("解除劳动合同"),
+    N_("调岗"),
+    N_("威胁施压"),
+    N_("其他"),
+    N_("在用"),
+    N_("已停用"),
+    N_("全部"),
+    N_("政务服务便民热线"),
+    N_("安全生产举报投诉热线"),
+    N_("网站、二维码"),
+    N_("12345 政务服务热线"),
+    N_("12350 安全生产举报热线"),
+    N_("电话"),
+    N_("来信"),
+    N_("来访"),
+    N_("电子邮件"),
+    N_("吹哨人回访转办"),
+    N_("收到"),
+    N_("受理"),
+    N_("不予受理"),
+    N_("办结"),
+    N_("查实"),
+    N_("当前逾期"),
+    N_("有移交"),
+    N_("申请复查"),
 )
