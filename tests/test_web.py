@@ -118,3 +118,33 @@ def test_forms_work_over_https_without_a_referer(tmp_path, pg_schema):
 def test_cross_site_form_posts_are_refused(client):
     response = client.post("/report", data={"description": "x"}, headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 403
+
+
+def test_gunicorn_access_log_has_neither_the_client_address_nor_query_strings():
+    """A poster's QR link carries the enterprise's name in its query: the access log keeps the path only."""
+    import runpy
+    from pathlib import Path
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "tipoff" / "gunicorn_conf.py"))
+    assert "%(h)s" not in settings["access_log_format"] and "%(r)s" not in settings["access_log_format"]
+    assert "%(q)s" not in settings["access_log_format"] and "%(U)s" in settings["access_log_format"]
+    assert settings["worker_class"] == "gthread"
+
+
+def test_retaliation_matters_are_not_counted_as_safety_tips(app, make_staff):
+    from sqlalchemy import func, select
+
+    from tests.intake.helpers import VALID
+    from tipoff.intake import services as intake
+    from tipoff.intake.submission import INSIDER_FOLLOWUP
+    from tipoff.oversight import stats
+    from tipoff.oversight.models import MonthlyStat
+    from tipoff.routing.matcher import Decision
+    from tipoff.extensions import db
+
+    with app.app_context():
+        intake.submit_tip(VALID)
+        intake.submit_tip({**VALID, "category": "other"}, channel=INSIDER_FOLLOWUP,
+                          route_to=Decision("rsj", (), False, "insider_retaliation", "转区人社局"))
+        stats.refresh()
+        assert db.session.scalar(select(func.sum(MonthlyStat.received))) == 1

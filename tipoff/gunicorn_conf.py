@@ -10,7 +10,9 @@ threads = int(os.environ.get("TIPOFF_THREADS", "4"))
 timeout = 60
 accesslog = "-"
 # Default gunicorn access logs begin with %(h)s, the client address; ours leaves it out on purpose.
-access_log_format = '"%(r)s" %(s)s %(b)s %(M)sms'
+# The path without its query string: a poster's QR link carries the enterprise's name in the query, and
+# "someone at unit X opened the report form at T" must not be in a log either.
+access_log_format = '"%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("TIPOFF_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Files the workers create (SQLite journals, attachments) are for the service user alone.

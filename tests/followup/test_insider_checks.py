@@ -78,7 +78,7 @@ def test_no_is_recorded_and_the_question_goes_away(app, client, make_staff):
     with app.app_context():
         assert services.unanswered_due() == 0
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "tip.insider_check"))
-        assert entry.details == {"day": 30, "retaliation": False}
+        assert entry.details == {"day": 30, "answered": True} and entry.department_id is None
     assert answer(client, reference, 30, "no").status_code == 409  # answered once
 
 
@@ -167,8 +167,9 @@ def test_yes_with_consent_opens_an_rsj_matter_for_a_named_insider(app, client, m
         logged = json.dumps([e.details for e in db.session.scalars(select(AuditEntry))], ensure_ascii=False)
         assert "车间主任" not in logged and "绩效奖金" not in logged
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "tip.insider_check"))
-        assert entry.details == {"day": 30, "retaliation": True, "kinds": ["pay_cut", "transfer"], "consent": True,
-                                 "matter": matter_reference}
+        # District scope, no yes/no, no kinds: the employer's regulator reads its department's audit log.
+        assert entry.details == {"day": 30, "answered": True, "matter": matter_reference}
+        assert entry.department_id is None
         assert services.retaliation_counts() == {"reported": 1, "with_consent": 1, "open_matters": 1}
         assert services.retaliation_counts(original.department_id)["reported"] == 1
         # The matter is not itself checked on: its original is.

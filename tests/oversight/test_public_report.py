@@ -11,7 +11,10 @@ from html.parser import HTMLParser
 import pytest
 
 from tests.intake.helpers import VALID, receipt_of
+from sqlalchemy import select
+
 from tipoff.extensions import db
+from tipoff.intake.models import Tip
 from tipoff.oversight.models import DurationStat, MonthlyStat, RewardStat
 from tipoff.oversight.public import this_month
 from tipoff.oversight.report import add_months, protect_column
@@ -360,12 +363,25 @@ def test_a_bad_period_is_a_422_with_a_usable_page(client, query, field):
     assert field in answer.get_json()["error"]["fields"]
 
 
-def test_default_period_is_the_last_12_full_months_and_this_one(client):
+def test_default_period_is_the_last_13_closed_months(client):
     body = client.get("/api/v1/public/report").get_json()
     now = this_month()
-    assert body["period"]["months"] == [f"{add_months(now, k):%Y-%m}" for k in range(-12, 1)]
-    assert body["period"]["current_month_partial"] is True
+    assert body["period"]["months"] == [f"{add_months(now, k):%Y-%m}" for k in range(-13, 0)]
+    assert body["period"]["current_month_partial"] is False
     assert body["summary"]["received"] == "<5"  # nothing yet: "none" looks like "a few"
+
+
+def test_the_month_still_filling_up_is_never_published(client):
+    """Polling a month whose counts still move would show single tips (and rewards) as they arrive."""
+    response = client.get(f"/api/v1/public/report?to={this_month():%Y-%m}")
+    assert response.status_code == 422 and "to" in response.get_json()["error"]["fields"]
+    assert client.get(f"/public?to={this_month():%Y-%m}").status_code == 422
+
+
+@pytest.mark.parametrize("bad", ["0000-01", "2026-00", "9999-13", "26-01"])
+def test_impossible_months_are_a_422_not_a_500(client, bad):
+    assert client.get(f"/api/v1/public/report?from={bad}").status_code == 422
+    assert client.get(f"/public?to={bad}").status_code == 422
 
 
 def test_the_page_has_the_policy_the_channels_and_accessible_tables(client, crafted):
@@ -378,9 +394,20 @@ def test_the_page_has_the_policy_the_channels_and_accessible_tables(client, craf
     assert "区住房和城乡建设局" not in html  # no department-level figures
 
 
+def backdate_to_last_month(app) -> None:
+    """Tips filed now, moved into the last closed month (the latest the report shows)."""
+    from datetime import datetime, timezone
+
+    last = add_months(this_month(), -1)
+    with app.app_context():
+        for tip in db.session.scalars(select(Tip)):
+            tip.received_at = datetime(last.year, last.month, 15, 4, tzinfo=timezone.utc)
+        db.session.commit()
+
+
 def test_tips_filed_and_refreshed_show_up_suppressed(app, client):
     stats = pytest.importorskip("tipoff.oversight.stats")
-    month = f"{this_month():%Y-%m}"
+    month = f"{add_months(this_month(), -1):%Y-%m}"
 
     def received_now() -> tuple:
         body = client.get(f"/api/v1/public/report?from={month}&to={month}").get_json()
@@ -389,6 +416,7 @@ def test_tips_filed_and_refreshed_show_up_suppressed(app, client):
 
     for _ in range(3):
         receipt_of(client.post("/report", data=VALID))
+    backdate_to_last_month(app)
     with app.app_context():
         stats.refresh()
     assert received_now() == ("<5", "<5")
@@ -396,7 +424,8 @@ def test_tips_filed_and_refreshed_show_up_suppressed(app, client):
     assert [n for _, t in read_tables(html).cells if isinstance(n := as_count(t), int) and 1 <= n <= 4] == []
     for _ in range(3):
         receipt_of(client.post("/report", data=VALID))
+    backdate_to_last_month(app)
     assert received_now() == ("<5", "<5")  # the report reads the aggregates, not the tips
     with app.app_context():
-        stats.refresh()
+        stats.refresh(full=True)
     assert received_now() == (6, 6)

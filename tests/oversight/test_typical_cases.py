@@ -167,3 +167,17 @@ def test_longest_allowed_text_is_accepted(client, overseer):
 def test_the_form_reminds_the_writer_not_to_expose_the_reporter(client, overseer):
     page = client.get("/staff/typical-cases/new").get_data(as_text=True)
     assert "不要暴露举报人" in page and "举报编号" in page
+
+
+@pytest.mark.parametrize("text", ["银行卡6222021234567890123", "查询码 1234 5678 9012 3456", "电话0374-5123456",
+                                  "编号JA2026000123", "手机138.1234.5678", "邮箱 zhang@example.cn"])
+def test_publication_refuses_other_ways_to_point_at_a_person(text):
+    from tipoff.oversight.typical import publication_problems
+
+    assert publication_problems("标题", f"某加气站隐患整改情况。{text}。")["body"]
+
+
+def test_ordinary_figures_are_fine_to_publish():
+    from tipoff.oversight.typical import publication_problems
+
+    assert publication_problems("2026年查处一起燃气隐患", "罚款 3.5 万元（35000 元），责令停产整改 30 日。") == {}

@@ -102,7 +102,10 @@ def _cell_text(value: Any, column: str) -> str:
 def _decode(content: bytes) -> str:
     """CSV text: UTF-16 with a byte-order mark, UTF-8 (with or without one), else GBK/GB18030 as Excel saves it."""
     if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return content.decode("utf-16")
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError:
+            raise _refuse("文件以 UTF-16 标记开头，但内容不完整：请重新“另存为”CSV UTF-8 后上传。") from None
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -133,7 +136,13 @@ def _xlsx_lines(content: bytes) -> Iterator[tuple[Any, ...]]:
     except Exception:  # openpyxl raises many kinds for a damaged or foreign file
         raise _refuse("无法读取这个 Excel 文件：请确认是 .xlsx 格式（不是 .xls），或另存为 CSV 后上传。") from None
     try:
+        if not workbook.worksheets:
+            raise _refuse("这个 Excel 文件里没有工作表。")
         yield from workbook.worksheets[0].iter_rows(values_only=True)
+    except ValidationFailed:
+        raise
+    except Exception:  # read_only workbooks parse lazily: a damaged sheet fails here, not at load
+        raise _refuse("无法读取这个 Excel 文件：工作表内容已损坏，请在 Excel 中重新保存或另存为 CSV 后上传。") from None
     finally:
         workbook.close()
 

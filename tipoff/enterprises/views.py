@@ -67,7 +67,7 @@ def index():
         values["sector"] = ""
     if values["status"] not in dict(STATUS_OPTIONS):
         values["status"] = "active"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     query = services.search(_actor(), township=values["township"], sector=values["sector"], text=values["q"],
                             status=values["status"])
     rows, total = services.page_of(query, page)
@@ -155,7 +155,7 @@ def township_posters():
         return render_template("enterprises/posters_choose.html", options=list(names.items()),
                                values={"township": township},
                                errors={"township": [_("请选择乡镇（街道）。")]}), 422
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 100_000)
     rows, total = services.page_of(services.for_township(_actor(), township), page, POSTERS_PER_PRINT)
     return render_template("enterprises/posters.html", posters=posters.posters_for(rows),
                            sheet=posters.sheet(today_beijing()), township=township, township_name=names[township],

@@ -28,6 +28,14 @@ def this_month() -> date:
     return today.replace(day=1)
 
 
+def last_published_month() -> date:
+    """The latest month the public report shows: the last *closed* month. A month still filling up would
+    let anyone who polls the page see single tips (and single rewards) arrive as the counts move."""
+    from tipoff.oversight.report import add_months
+
+    return add_months(this_month(), -1)
+
+
 def reward_policy() -> tuple[object, list[str]]:
     """The rule set in force today and its policy in plain words (as the calculator explains it)."""
     from tipoff.reference.services import active_categories
@@ -50,7 +58,7 @@ def _names() -> dict[str, dict[str, str]]:
 @bp.get("/public")
 def report():
     """Monthly figures (small cells suppressed), typical cases, the reward policy and the channels."""
-    month = this_month()
+    month = last_published_month()
     errors: dict[str, list[str]] = {}
     notice = None
     try:
@@ -105,7 +113,7 @@ def figures_json(report: public_report.PublicReport) -> dict[str, Any]:
     months = [f"{m:%Y-%m}" for m in report.period.months]
     return {
         "period": {"from": months[0], "to": months[-1], "months": months,
-                   "current_month_partial": report.period.last == report.this_month},
+                   "current_month_partial": report.period.last >= this_month()},
         "refreshed_at": report.refreshed_at.isoformat() if report.refreshed_at else None,
         "small_cell_threshold": small,
         "legend": {public_report.LESS: f"少于 {small}（含 0）",
@@ -127,7 +135,7 @@ def figures_json(report: public_report.PublicReport) -> dict[str, Any]:
            responses={422: "Bad period (?from=YYYY-MM&to=YYYY-MM)"})
 def report_json():
     """The figures of /public for ?from=YYYY-MM&to=YYYY-MM; suppressed values are strings, never numbers."""
-    month = this_month()
+    month = last_published_month()
     period = public_report.parse_period(request.args.get("from"), request.args.get("to"), month)
     body = figures_json(public_report.build_report(period, month))
     body["typical_cases"] = [{"id": c.id, "title": c.title, "published_at": c.published_at.isoformat(),

@@ -36,7 +36,7 @@ SMALL = 5
 LESS = "<5"     # a count below SMALL
 HIDDEN = "×"    # a count of SMALL or more, hidden so that no total can reveal a "<5"
 NONE = "—"      # a share, median or amount from fewer than SMALL cases, or whose counts are hidden
-DEFAULT_MONTHS = 13  # the last 12 full months and the current one
+DEFAULT_MONTHS = 13  # the last 13 closed months (the month still filling up is never shown)
 MAX_MONTHS = 36
 FIRST_YEAR = 2000
 UNKNOWN_TOWNSHIP = "未注明属地"
@@ -73,7 +73,7 @@ def default_period(this_month: date) -> Period:
 
 def _month(text: str, name: str, errors: dict[str, list[str]]) -> date | None:
     found = _MONTH.match(text)
-    if not found or not 1 <= int(found.group(2)) <= 12:
+    if not found or not 1 <= int(found.group(2)) <= 12 or not 1 <= int(found.group(1)) <= 9999:
         errors[name] = [f"“{text[:20]}”不是有效的月份，请写成 2026-01 这样的年-月。"]
         return None
     return date(int(found.group(1)), int(found.group(2)), 1)

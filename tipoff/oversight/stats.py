@@ -16,10 +16,12 @@ from typing import Iterable
 
 from sqlalchemy import delete, func, select
 
+from tipoff.cases import clocks
 from tipoff.clockview import SHANGHAI
 from tipoff.db import as_utc, utcnow
 from tipoff.extensions import db
 from tipoff.intake.models import CaseEvent, Tip
+from tipoff.intake.submission import INSIDER_FOLLOWUP
 from tipoff.oversight.models import DurationStat, MonthlyStat, RewardStat, StatsState
 
 STALE_AFTER = timedelta(minutes=10)
@@ -57,7 +59,8 @@ class RefreshReport:
 
 
 def _state() -> StatsState:
-    state = db.session.get(StatsState, 1)
+    # Locked (PostgreSQL) so a cron refresh and a dashboard's refresh never rebuild the same month at once.
+    state = db.session.get(StatsState, 1, with_for_update=True)
     if state is None:
         state = StatsState(id=1, last_event_id=0, last_tip_id=0, last_reward_event_id=0)
         db.session.add(state)
@@ -119,8 +122,10 @@ def _rebuild_month(month: date, now: datetime) -> int:
                Tip.concluded_at, Tip.transfers, Tip.reviews, Tip.extension_days, Tip.deadline_at,
                SatisfactionRating.rating)
         .outerjoin(SatisfactionRating, SatisfactionRating.tip_id == Tip.id)
-        .where(Tip.received_at >= start, Tip.received_at < end, Tip.reference.is_not(None))
+        .where(Tip.received_at >= start, Tip.received_at < end, Tip.reference.is_not(None),
+               Tip.channel != INSIDER_FOLLOWUP)  # retaliation matters are counted apart, not as safety tips
         .execution_options(yield_per=2000))
+    t3_days = clocks.settings()["T3"]
     cells: dict[tuple, Counter] = defaultdict(Counter)
     durations: dict[tuple, Counter] = defaultdict(Counter)
     reviewed: list[int] = []
@@ -151,8 +156,9 @@ def _rebuild_month(month: date, now: datetime) -> int:
             durations[(r.department_id, "accept")][accept_days] += 1
         if conclude_days is not None:
             durations[(r.department_id, "conclude")][conclude_days] += 1
-            # On time: within T3 (60 days) plus approved extensions — the clock the handler worked to.
-            cell["concluded_on_time"] += conclude_days <= 60 + (r.extension_days or 0)
+            # On time: within T3 plus approved extensions — the clock the handler worked to (calendar days).
+            cell["concluded_on_time"] += (as_utc(r.concluded_at) - as_utc(r.accepted_at)).total_seconds() \
+                <= (t3_days + (r.extension_days or 0)) * DAY
     changed = _review_changed(reviewed)
     for key, cell in cells.items():
         db.session.add(MonthlyStat(month=month, department_id=key[0], category_code=key[1], sector_code=key[2],

@@ -28,10 +28,14 @@ bp = Blueprint("typical_cases", __name__, url_prefix="/staff/typical-cases")
 
 TITLE_MAX, BODY_MAX = 200, 5000
 FIELDS = ("title", "body", "category_code", "sector_code", "tip_reference")
-_D = r"[\s\-]?"  # people write numbers with a space or a dash here and there
+_D = r"[\s\-.]?"  # people write numbers with a space, a dash or a dot here and there
 MOBILE = re.compile(rf"(?<!\d)(?:\+?86{_D})?1[3-9]\d(?:{_D}\d){{8}}(?!\d)")
 ID_NUMBER = re.compile(rf"(?<![0-9A-Za-z])\d{{6}}{_D}\d{{8}}{_D}\d{{3}}[0-9Xx](?![0-9A-Za-z])")
-REFERENCE = re.compile(r"(?<![A-Za-z])JA\s?-\s?\d{4}\s?-\s?\d{6,9}(?!\d)", re.IGNORECASE)
+REFERENCE = re.compile(r"(?<![A-Za-z])JA\s?-?\s?\d{4}\s?-?\s?\d{6,9}(?!\d)", re.IGNORECASE)
+# Landlines (0374-5123456), long digit runs (bank cards, access codes, however grouped), e-mail addresses.
+LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[\s\-]?\d{7,8}(?!\d)")
+LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d(?:[\s\-.]?\d){11,}(?![0-9A-Za-z])")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
@@ -62,6 +66,13 @@ def publication_problems(title: str, body: str) -> dict[str, list[str]]:
             found.append(f"含有 11 位手机号码（{_masked(match.group())}），请删除。")
         for match in REFERENCE.finditer(plain):
             found.append(f"含有举报编号（{match.group().upper()}），公开文本不得出现举报编号，请删除。")
+        rest = REFERENCE.sub(" ", MOBILE.sub(" ", ID_NUMBER.sub(" ", plain)))
+        for match in LANDLINE.finditer(rest):
+            found.append(f"含有电话号码（{_masked(match.group())}），请删除。")
+        for match in LONG_NUMBER.finditer(LANDLINE.sub(" ", rest)):
+            found.append(f"含有一长串数字（{_masked(match.group())}，可能是银行卡号或查询码），请删除。")
+        for match in EMAIL.finditer(plain):
+            found.append("含有电子邮箱地址，请删除。")
         if found:
             problems[name] = found
     return problems

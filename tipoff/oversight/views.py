@@ -71,7 +71,9 @@ def index():
         durations=dashboard.durations(wanted, wanted.department_id), overdue_total=sum(r["overdue_now"] for r in ranking),
         rewards=dashboard.rewards(wanted), reward_states=[(s.value, i.label) for s, i in STATES.items()],
         payload=payload, yuan=lambda fen: money.yuan(from_fen(fen)),
-        retaliation=_retaliation(wanted), district=user.scope("oversight.view") == "district",
+        # Only the 安委办 sees retaliation reports: a department is often the reported employer's own regulator.
+        retaliation=_retaliation(wanted) if user.scope("oversight.view") == "district" else None,
+        district=user.scope("oversight.view") == "district",
         form_values=args, base=args,
         options={"department": [(d.code, d.name) for d in reference.handling_departments()],
                  "category": [(c.code, c.name) for c in reference.active_categories()],
