@@ -182,7 +182,7 @@ def test_csv_has_bom_exporter_line_and_the_ledgers_columns(client, people):
                         "状态", "分办规则", "办理期限", "核查结论", "受理时间", "办结时间", "移送次数", "罚款金额（元）",
                         "处罚决定书文号", "挂牌督办"]
     [row] = data_rows(lines)
-    assert row[:9] == [tip.reference, "2026-03-05 10:30", "网上举报", "一般事故隐患", "燃气", "灵井镇", "灵井燃气加气站",
+    assert row[:9] == [tip.reference, "2026-03-05 10:30", "网站、二维码", "一般事故隐患", "燃气", "灵井镇", "灵井燃气加气站",
                        "区住房和城乡建设局", "已办结"]
     assert row[9] == tip.routing_rule and row[11] == "属实" and row[14] == "0"
     assert row[12] and row[13] and row[15:] == ["100000.00", "建安应急罚〔2026〕7号", "是"]

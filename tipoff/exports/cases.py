@@ -22,6 +22,7 @@ from tipoff.db import utcnow
 from tipoff.exports.writers import Column, Ledger, beijing_date, deliver, keyset_rows, month_start, next_month
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
+from tipoff.intake.submission import CHANNEL_LABELS
 from tipoff.reference.models import Category, Department, Sector, Township
 from tipoff.reference.services import all_categories, all_departments, all_sectors, all_townships
 
@@ -29,10 +30,6 @@ OPEN = "open"  # a status filter value: every state the case queue shows
 OPEN_VALUES = tuple(s.value for s in OPEN_STATES)
 ORDERS = {"most": "逾期最久在前", "least": "逾期最短在前"}
 PER_PAGE = 100
-CHANNELS = {
-    "web": "网上举报", "hotline_12345": "12345 政务服务热线", "hotline_12350": "12350 安全生产举报热线",
-    "phone": "电话", "letter": "来信", "visit": "来访", "email": "电子邮件",
-}
 OUTCOME_LABELS = {**OUTCOMES, "merged": "合并办理"}
 NOTICE = "内部资料：案件台账不含举报人身份信息和举报内容，不得外传。"
 
@@ -257,7 +254,7 @@ def _fine(conclusion: Any) -> Decimal | None:
 def ledger_cells(row: Any) -> list[Any]:
     """One case as the case ledger writes it, in CASE_LEDGER's column order."""
     conclusion = row.conclusion if isinstance(row.conclusion, dict) else {}
-    return [row.reference, row.received_at, CHANNELS.get(row.channel, row.channel), row.category, row.sector,
+    return [row.reference, row.received_at, CHANNEL_LABELS.get(row.channel, row.channel), row.category, row.sector,
             row.township or "", row.subject_name, row.department, internal_label(row.status), row.routing_rule,
             beijing_date(row.deadline_at), OUTCOME_LABELS.get(row.outcome or "", row.outcome or ""),
             row.accepted_at, row.concluded_at, row.transfers or 0, _fine(conclusion),

@@ -6,27 +6,23 @@ the audited actor. The receipt's reference and access code are read to the calle
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from tipoff.accounts.access import permission_required
 from tipoff.errors import ValidationFailed
 from tipoff.intake import services
-from tipoff.intake.submission import STAFF_CHANNELS
+from tipoff.intake.submission import CHANNEL_LABELS, STAFF_CHANNELS
 from tipoff.intake.views import _render_form, _typed, _uploads
 
 bp = Blueprint("operator", __name__, url_prefix="/staff/tips")
 
-CHANNEL_LABELS = {
-    "hotline_12345": _l("12345 政务服务热线"), "hotline_12350": _l("12350 安全生产举报热线"),
-    "phone": _l("电话"), "letter": _l("来信"), "visit": _l("来访"), "email": _l("电子邮件"),
-}
 
 
 def _form(values: dict, errors: dict | None = None, notice: str | None = None, status: int = 200):
     return _render_form(values, errors, notice, status, layout="staff/base.html",
                         action_url=url_for("operator.new_tip"),
-                        staff_channels=[(c, CHANNEL_LABELS[c]) for c in STAFF_CHANNELS])
+                        staff_channels=[(c, _(CHANNEL_LABELS[c])) for c in STAFF_CHANNELS])
 
 
 @bp.get("/new")

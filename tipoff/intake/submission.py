@@ -19,6 +19,11 @@ CHANNELS = (WEB, *STAFF_CHANNELS)
 # Filed by tipoff itself on a reporter's behalf (a retaliation matter after an insider's check-in).
 INSIDER_FOLLOWUP = "insider_followup"
 SYSTEM_CHANNELS = (INSIDER_FOLLOWUP,)
+# How every page, export and chart names a channel (Chinese msgids; pages translate them at run time).
+CHANNEL_LABELS = {
+    WEB: "网站、二维码", "hotline_12345": "12345 政务服务热线", "hotline_12350": "12350 安全生产举报热线",
+    "phone": "电话", "letter": "来信", "visit": "来访", "email": "电子邮件", INSIDER_FOLLOWUP: "吹哨人回访转办",
+}
 CONTACT_PREFERENCES = ("phone", "sms", "no_contact")
 DESCRIPTION_MIN, DESCRIPTION_MAX = 10, 5000
 EARLIEST_OCCURRENCE = date(2000, 1, 1)

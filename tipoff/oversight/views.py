@@ -13,15 +13,14 @@ from tipoff.accounts.access import permission_required
 from tipoff.cases.states import internal_label
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
+from tipoff.intake.submission import CHANNEL_LABELS
 from tipoff.oversight import dashboard, stats
 from tipoff.reference import services as reference
 from tipoff.rewards.models import from_fen
 from tipoff.web import writes
 
 bp = Blueprint("oversight", __name__, url_prefix="/staff/oversight")
-CHANNELS = {"web": "网站、二维码", "hotline_12345": "12345 政务服务热线", "hotline_12350": "12350 安全生产举报热线",
-            "phone": "电话", "letter": "来信", "visit": "来访", "email": "电子邮件",
-            "insider_followup": "吹哨人回访转办"}
+CHANNELS = CHANNEL_LABELS
 PER_PAGE = 50
 # Drill-down: which cases stand behind a figure.
 METRICS = {
