@@ -50,21 +50,22 @@ def index():
     ranking = dashboard.ranking(wanted)
     heat = dashboard.heat(wanted)
     peak = max(heat.values(), default=0)
+    trend = dashboard.trend(wanted)
+    dimensions = {d: dashboard.by_dimension(wanted, d) for d in ("category", "sector", "township", "channel")}
     payload = {
         "labels": {"received": _("收到"), "concluded": _("办结"), "overdue": _("当前逾期")},
         "trend": [{"month": f"{m:%Y-%m}", "received": r["received"], "concluded": r["concluded"]}
-                  for m, r in dashboard.trend(wanted)],
+                  for m, r in trend],
         "departments": [{"name": r["name"], "received": r["received"], "overdue": r["overdue_now"]} for r in ranking],
         "categories": [{"name": names["category"].get(k, k), "received": r["received"]}
-                       for k, r in dashboard.by_dimension(wanted, "category")],
+                       for k, r in dimensions["category"]],
     }
     from tipoff.rewards.workflow import STATES
 
     args = wanted.args()
     return render_template(
         "oversight/dashboard.html", wanted=wanted, errors=errors, computed_at=computed_at, names=names,
-        totals=totals, trend=dashboard.trend(wanted), ranking=ranking,
-        dimensions={d: dashboard.by_dimension(wanted, d) for d in ("category", "sector", "township", "channel")},
+        totals=totals, trend=trend, ranking=ranking, dimensions=dimensions,
         heat=heat, heat_sectors=sorted({s for s, _t in heat}), heat_townships=sorted({t for _s, t in heat}),
         heat_level=lambda n: 0 if not n or not peak else min(5, 1 + (4 * n) // peak),
         durations=dashboard.durations(wanted, wanted.department_id), overdue_total=sum(r["overdue_now"] for r in ranking),
