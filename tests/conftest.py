@@ -23,13 +23,18 @@ PG_URL = os.environ.get("TIPOFF_TEST_DATABASE_URL", "").strip()
 PG_SKIP_REASON = "PostgreSQL tests need TIPOFF_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
 
 
+SLOW = os.environ.get("TIPOFF_RUN_SLOW", "").strip() not in {"", "0", "false"}
+SLOW_SKIP_REASON = "slow load and fault tests run with TIPOFF_RUN_SLOW=1 (.ci/run sets it)"
+
+
 def pytest_collection_modifyitems(config, items):
-    if PG_URL:
-        return
-    skip = pytest.mark.skip(reason=PG_SKIP_REASON)
+    skip_pg = pytest.mark.skip(reason=PG_SKIP_REASON)
+    skip_slow = pytest.mark.skip(reason=SLOW_SKIP_REASON)
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        if "postgres" in item.keywords and not PG_URL:
+            item.add_marker(skip_pg)
+        if "slow" in item.keywords and not SLOW:
+            item.add_marker(skip_slow)
 
 
 def _pg_url(url: str) -> str:
