@@ -65,15 +65,21 @@ ENV_SETTINGS: dict[str, tuple[str, Any]] = {
     "SESSION_IDLE_MINUTES": ("TIPOFF_SESSION_IDLE_MINUTES", int),
     "LOGIN_MAX_FAILURES": ("TIPOFF_LOGIN_MAX_FAILURES", int),
     "LOGIN_LOCK_MINUTES": ("TIPOFF_LOGIN_LOCK_MINUTES", int),
+    "LOOKUP_KDF_SLOTS": ("TIPOFF_LOOKUP_KDF_SLOTS", int),
+    "LOOKUP_KDF_WAIT_MS": ("TIPOFF_LOOKUP_KDF_WAIT_MS", int),
     "REFERENCE_FILE": ("TIPOFF_REFERENCE_FILE", str),
     "PUBLIC_BASE_URL": ("TIPOFF_PUBLIC_BASE_URL", str),
     "TRUSTED_PROXIES": ("TIPOFF_TRUSTED_PROXIES", int),
     "LOG_LEVEL": ("TIPOFF_LOG_LEVEL", str),
+    "LOG_FORMAT": ("TIPOFF_LOG_FORMAT", str),
+    "BACKUP_PUBLIC_KEY": ("TIPOFF_BACKUP_PUBLIC_KEY", str),
     "SECURE_COOKIES": ("SESSION_COOKIE_SECURE", _bool),
     "CLOCK_AMOUNTS": ("TIPOFF_CLOCK_AMOUNTS", _clock_amounts),
     "DISCLOSURE_CUSTODIANS": ("TIPOFF_DISCLOSURE_CUSTODIANS", int),
     "DISCLOSURE_HOURS": ("TIPOFF_DISCLOSURE_HOURS", int),
     "REWARD_OVERSEER_ABOVE": ("TIPOFF_REWARD_OVERSEER_ABOVE", _yuan),
+    "RETENTION_EVIDENCE_DAYS": ("TIPOFF_RETENTION_EVIDENCE_DAYS", int),
+    "RETENTION_IDENTITY_DAYS": ("TIPOFF_RETENTION_IDENTITY_DAYS", int),
     "SMTP_HOST": ("TIPOFF_SMTP_HOST", str),
     "SMTP_PORT": ("TIPOFF_SMTP_PORT", int),
     "SMTP_USER": ("TIPOFF_SMTP_USER", str),
@@ -127,9 +133,17 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Should the shared store (Redis) go down, each worker counts in its own memory until it is back: a tip
+    # is never refused because the rate-limit store is unreachable.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     # Wrong access codes (counted on failures only): per reference from one client, and per reference.
     TIPOFF_LOOKUP_LIMIT_PER_CLIENT = "5 per 15 minutes"
     TIPOFF_LOOKUP_LIMIT_PER_REFERENCE = "30 per hour"
+    # Access-code lookups verifying at once on this host (all workers together; None: half the cores), and how
+    # long one waits for a slot before a 503: a flood of wrong codes then takes at most this many cores' worth
+    # of KDF, and submits keep theirs (tipoff.intake.kdf_slots).
+    TIPOFF_LOOKUP_KDF_SLOTS: int | None = None
+    TIPOFF_LOOKUP_KDF_WAIT_MS = 0
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -139,6 +153,9 @@ class Config:
     TIPOFF_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
     TIPOFF_TRUSTED_PROXIES = 0
     TIPOFF_LOG_LEVEL = "INFO"
+    TIPOFF_LOG_FORMAT = "text"  # "json": one JSON object per line (tipoff.logs)
+    # Backups are sealed to this public key (base64); default <data dir>/keys/backup.pub (tipoff.backup).
+    TIPOFF_BACKUP_PUBLIC_KEY: str | None = None
     TIPOFF_FAST_CRYPTO = False
     # Statutory clocks (RULES.md §5): e.g. {"T2": 5, "T3": 60}; unset codes keep the RULES defaults.
     TIPOFF_CLOCK_AMOUNTS: dict | None = None
@@ -147,6 +164,10 @@ class Config:
     TIPOFF_DISCLOSURE_HOURS = 24
     # Rewards above this amount (yuan) need the 区安委会办公室's approval after the department leader's.
     TIPOFF_REWARD_OVERSEER_ABOVE = "50000"
+    # Retention after a case is closed (tipoff.retention, README "Retention"): evidence and the tip's texts
+    # ten years (文书档案 定期10年), the reporter's identity five years (行政处罚法 art. 36, 行诉 outer limit).
+    TIPOFF_RETENTION_EVIDENCE_DAYS = 3653
+    TIPOFF_RETENTION_IDENTITY_DAYS = 1826
     # Deadline reminder e-mails (`flask tipoff remind`): the district's relay; login only when a user is set.
     TIPOFF_SMTP_HOST = "127.0.0.1"
     TIPOFF_SMTP_PORT = 25
@@ -213,6 +234,9 @@ class ProductionConfig(Config):
             found.append("TIPOFF_FAST_CRYPTO must not be set in production")
         if config.get("TIPOFF_CRYPTO_PROFILE") not in ("default", "gm"):
             found.append("TIPOFF_CRYPTO_PROFILE must be 'default' or 'gm'")
+        for name in ("TIPOFF_RETENTION_EVIDENCE_DAYS", "TIPOFF_RETENTION_IDENTITY_DAYS"):
+            if int(config.get(name) or 0) < 180:  # 行政诉讼法 art. 46: six months to sue; shredding cannot be undone
+                found.append(f"{name} must be at least 180 days in production")
         return found
 
 

@@ -111,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from tipoff.oversight.views import bp as oversight_bp
     from tipoff.public.views import bp as public_bp
     from tipoff.reference.views import bp as reference_bp
+    from tipoff.retention.views import bp as retention_bp
     from tipoff.rewards.admin import bp as reward_admin_bp
     from tipoff.rewards.calculator_views import bp as calculator_bp
     from tipoff.rewards.ledger import bp as reward_ledger_bp
@@ -129,5 +130,5 @@ def _register_blueprints(app: Flask) -> None:
     for blueprint in (public_bp, intake_bp, operator_bp, cases_bp, disclosure_bp, accounts_bp, staff_bp, audit_bp, reference_bp,
                       routing_bp, rewards_bp, reward_ledger_bp, reward_admin_bp, calculator_bp,
                       reward_notices_bp, oversight_bp, public_report_bp, enterprises_bp, followup_bp,
-                      typical_cases_bp, exports_bp, api_bp):
+                      typical_cases_bp, exports_bp, retention_bp, api_bp):
         app.register_blueprint(blueprint)

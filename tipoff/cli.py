@@ -73,18 +73,22 @@ def register_cli(app: Flask) -> None:
     """Attach the tipoff command group and every feature's subcommands."""
     from tipoff.accounts.cli import register as register_accounts
     from tipoff.audit.cli import register as register_audit
+    from tipoff.backup.cli import register as register_backup
     from tipoff.cases.cli import register as register_calendar
     from tipoff.crypto.cli import register as register_keys
     from tipoff.oversight.cli import register as register_stats
     from tipoff.reference.cli import register as register_reference
+    from tipoff.retention.cli import register as register_retention
     from tipoff.rewards.cli import register as register_rewards
 
     if "tipoff" not in app.cli.commands:
         register_accounts(tipoff_cli)
         register_audit(tipoff_cli)
+        register_backup(tipoff_cli)
         register_calendar(tipoff_cli)
         register_keys(tipoff_cli)
         register_reference(tipoff_cli)
+        register_retention(tipoff_cli)
         register_rewards(tipoff_cli)
         register_stats(tipoff_cli)
         app.cli.add_command(tipoff_cli)

@@ -25,6 +25,7 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After (e.g. a busy 503)
 
     def __init__(self, message: str | None = None, *, fields: dict[str, Any] | None = None,
                  code: str | None = None):
@@ -111,8 +112,14 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 
 
 def domain_error_response(exc: DomainError):
-    """The response for a named domain error."""
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
+    """The response for a named domain error (with Retry-After when the error names one)."""
+    if exc.retry_after is None:
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+    from flask import make_response
+
+    out = make_response(error_response(exc.status, exc.code, exc.message, exc.fields))
+    out.headers["Retry-After"] = str(exc.retry_after)
+    return out
 
 
 def http_error_response(exc: HTTPException):
@@ -129,6 +136,65 @@ def http_error_response(exc: HTTPException):
     return out
 
 
+# How long a client is asked to wait when the database cannot be reached (Retry-After, seconds).
+DATABASE_RETRY_AFTER_SECONDS = 30
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Is this the database being unreachable (down, restarting, locked, disk full) rather than a bug?
+
+    OperationalError is what drivers raise for a lost or refused connection, a terminated backend, a
+    locked or full SQLite file; a pool that cannot hand out a connection times out. Integrity and
+    programming errors stay server errors: retrying them would not help.
+    """
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if transaction_conflict(exc):
+        return False  # the database is there: two transactions collided, see below
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def transaction_conflict(exc: BaseException) -> bool:
+    """Did the database cancel this transaction because it collided with another (deadlock, serialisation)?
+
+    PostgreSQL reports these with SQLSTATE class 40; the driver raises them as OperationalError, but the
+    database is reachable and a retry will do: a 409 asking to try again, not a 503."""
+    from sqlalchemy.exc import DBAPIError
+
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, DBAPIError) and isinstance(sqlstate, str) and sqlstate.startswith("40")
+
+
+def forget_failed_transaction() -> None:
+    """Roll back the session after a database failure, so rendering the answer starts clean."""
+    from tipoff.db import set_write_intent
+    from tipoff.extensions import db
+
+    set_write_intent(False)  # whatever the page still reads must not queue behind SQLite's write lock
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the session is discarded at teardown
+        pass  # nosec B110
+
+
+def database_unavailable_response(exc: BaseException):
+    """503 with Retry-After: the database is unreachable; nothing was saved, the client may retry."""
+    from flask import current_app, make_response
+
+    # The exception's class only: its text holds SQL and connection details, never worth a log line here.
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                               type(exc).__name__)
+    forget_failed_transaction()
+    body, status = error_response(503, "database_unavailable",
+                                  _("数据库暂时无法访问，服务暂时不可用，刚才的操作没有保存。请稍后再试。"))
+    response = make_response(body, status)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """Map domain errors and HTTP errors to one response shape."""
     app.register_error_handler(DomainError, domain_error_response)
@@ -136,6 +202,14 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if database_unavailable(exc):
+            return database_unavailable_response(exc)
+        if transaction_conflict(exc):
+            app.logger.warning("transaction conflict on %s %s: %s", request.method, request.path,
+                               type(exc).__name__)
+            forget_failed_transaction()
+            return domain_error_response(Conflict(_("刚才有人同时修改了同一记录，操作没有保存，请刷新后重试。"),
+                                                  code="transaction_conflict"))
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         code, message = HTTP_MESSAGES[500]
         return error_response(500, code, _(message))

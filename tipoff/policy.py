@@ -65,7 +65,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P("audit.view", "district"), P("cases.view", "district"), P("users.view", "district"),
         P("disclosures.request", "district"), P("routing.test", "district"), P("routing.adopt", "district"),
         P("rewards.view", "district"), P("oversight.view", "district"), P("typical_cases.manage", "district"),
-        P("exports.run", "district"),
+        P("exports.run", "district"), P("cases.legal_hold", "district"),
         P("staff.home", "district"),
     }),
     Role.LEADER: frozenset({

@@ -60,6 +60,18 @@ def init_app(app: Flask) -> None:
             raise Forbidden("cross-site form submission")
 
     @app.before_request
+    def _refuse_nul_characters():
+        # PostgreSQL text cannot hold NUL (0x00): one in the path or a query parameter would reach a query and
+        # fail as a server error. No real URL contains it, so refuse the request plainly. (Form fields and JSON
+        # bodies are checked field by field where they are read, so the refusal can name the field.)
+        if any("\x00" in value for value in (request.path, *request.args.keys(), *request.args.values())):
+            from flask_babel import gettext as _
+
+            from tipoff.errors import DomainError
+
+            raise DomainError(_("请求中含有无法处理的空字符（0x00），请删除后重试。"), code="nul_character")
+
+    @app.before_request
     def _declare_write_intent():
         # Decided before any query so SQLite opens the right kind of transaction.
         view = app.view_functions.get(request.endpoint or "")

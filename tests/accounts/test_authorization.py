@@ -41,6 +41,7 @@ MATRIX = {
     ("GET", "/staff/admin/rewards/exclusions"): {"admin"},
     ("GET", "/staff/routing/rules/new"): {"admin"},
     ("GET", "/staff/routing/dry-run"): {"admin", "overseer"},
+    ("GET", "/staff/retention/"): {"overseer"},
 }
 # Pages with a path argument, checked the same way (the coverage test below lists argument-free pages only).
 WITH_ARGUMENTS = {

@@ -184,7 +184,9 @@ def _register_failure(user: User, stage: str) -> None:
 
 def check_password(username: str, password: str) -> User:
     """First login step: the password. Raises LoginFailed (generic) on any problem."""
-    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    wanted = normalise_username(username)
+    # No user name holds a NUL, and PostgreSQL cannot even compare one: an unknown user, not a server error.
+    user = None if "\x00" in wanted else db.session.scalar(select(User).where(User.username == wanted))
     refused = user is None or not user.active or _is_locked(user)
     stored_hash = _dummy_hash() if refused else user.password_hash
     # End the transaction before the deliberately slow hash: on SQLite it holds the write lock.

@@ -40,6 +40,7 @@ class Endpoint:
     response_schema: type[Schema] | None
     status: int
     extra_responses: dict[int, str] = field(default_factory=dict)
+    query: dict[str, dict] = field(default_factory=dict)  # query parameter -> JSON schema (documented, fuzzed)
 
 
 ENDPOINTS: list[Endpoint] = []
@@ -48,8 +49,10 @@ ENDPOINTS: list[Endpoint] = []
 def api_route(rule: str, *, method: str = "GET", summary: str, tags: list[str],
               auth: bool = True, permission: str | None = None,
               request_schema: type[Schema] | None = None, response_schema: type[Schema] | None = None,
-              status: int = 200, responses: dict[int, str] | None = None) -> Callable:
-    """Register a JSON endpoint and document it. `auth` demands a staff bearer token."""
+              status: int = 200, responses: dict[int, str] | None = None,
+              query: dict[str, dict] | None = None) -> Callable:
+    """Register a JSON endpoint and document it. `auth` demands a staff bearer token; `query` documents the
+    optional query parameters (name -> JSON schema)."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
@@ -59,7 +62,7 @@ def api_route(rule: str, *, method: str = "GET", summary: str, tags: list[str],
             return view(*args, **kwargs)
 
         ENDPOINTS.append(Endpoint(rule, method, summary, tags, auth, permission, request_schema,
-                                  response_schema, status, responses or {}))
+                                  response_schema, status, responses or {}, query or {}))
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=wrapped, methods=[method])
         return wrapped
 
@@ -92,6 +95,9 @@ def action_request() -> tuple[dict, str, int | None]:
     payload = request.get_json(silent=True) if request.is_json else None
     if not isinstance(payload, dict):
         raise MalformedJSON("请求体须为 JSON 对象。")
+    unreadable = sorted(_unreadable_text(payload))
+    if unreadable:  # a NUL would otherwise reach PostgreSQL (e.g. as a reference to link to) and fail there
+        raise ValidationFailed(fields={name: ["含有无法处理的字符（空字符或不成对的代理字符）。"] for name in unreadable})
     action, version = payload.get("action"), payload.get("version")
     if not isinstance(action, str):
         raise ValidationFailed(fields={"action": ["请给出操作名称。"]})

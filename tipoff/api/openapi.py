@@ -36,9 +36,11 @@ def build_spec() -> dict:
         path = "/api/v1" + _PATH_PARAM.sub(r"{\1}", ep.rule)
         operation: dict = {"summary": ep.summary, "tags": ep.tags, "responses": {}}
         params = _PATH_PARAM.findall(ep.rule)
-        if params:
-            operation["parameters"] = [{"name": p, "in": "path", "required": True,
-                                        "schema": {"type": "string"}} for p in params]
+        parameters = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params]
+        parameters += [{"name": name, "in": "query", "required": False, "schema": schema}
+                       for name, schema in ep.query.items()]
+        if parameters:
+            operation["parameters"] = parameters
         if ep.request_schema is not None:
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": ep.request_schema}}}
@@ -50,6 +52,7 @@ def build_spec() -> dict:
         if ep.request_schema is not None:
             error_codes.setdefault(400, "Malformed JSON")
             error_codes.setdefault(422, "Invalid fields")
+        error_codes.setdefault(400, "Unreadable request (a NUL character in the path or query)")  # tipoff.web
         if ep.auth:
             operation["security"] = [{"bearer": []}]
             error_codes.setdefault(401, "Missing or invalid token")

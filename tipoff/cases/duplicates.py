@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from tipoff.db import as_utc
+from tipoff.errors import Conflict
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
 
@@ -55,10 +56,30 @@ def matter_of(tip: Tip) -> list[Tip]:
                                    .order_by(Tip.received_at, Tip.id)))
 
 
+def lock_matters(*tips: Tip) -> None:
+    """Hold the matters of these tips until commit: a row lock on each matter's root tip.
+
+    Whatever changes a matter (linking tips, opening its one reward) takes these locks first, before it
+    writes any row, and in id order, so two such changes queue instead of both deciding on what they
+    read (two rewards, a lost link) and never wait on each other in a circle. On PostgreSQL this is
+    SELECT … FOR UPDATE; on SQLite every writer already holds the database's write lock.
+    """
+    with db.session.no_autoflush:  # no pending write may take a member's row lock before the roots'
+        roots = sorted({t.matter_id or t.id for t in tips})
+        db.session.execute(select(Tip.id).where(Tip.id.in_(roots)).order_by(Tip.id).with_for_update())
+        current = set(db.session.scalars(select(Tip.matter_id).where(Tip.id.in_([t.id for t in tips]))))
+    if {root for root in current if root is not None} - set(roots):
+        # Meanwhile another link gave a matter an earlier root, whose lock this request does not hold.
+        raise Conflict("该事项的关联刚被他人调整，请刷新页面后重试。", code="matter_changed")
+
+
 def link(tip: Tip, other: Tip) -> int:
     """Put two tips (and their matters) into one matter rooted at the earliest tip; return the root id."""
     from tipoff.rewards.services import rekey_matter
 
+    lock_matters(tip, other)
+    for member in (tip, other):
+        db.session.refresh(member, ["matter_id"])  # as committed by whoever held the lock before us
     members = {t.id: t for t in matter_of(tip) + matter_of(other)}
     root = min(members.values(), key=lambda t: (as_utc(t.received_at), t.id))
     db.session.execute(update(Tip).where(Tip.id.in_(list(members))).values(matter_id=root.id))

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import joinedload
 
 from tipoff.cases.states import CaseState
 from tipoff.clockview import SHANGHAI
@@ -52,8 +53,14 @@ def end_of_today(now: datetime) -> datetime:
     return (local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone(now.tzinfo)
 
 
+# The open states written into the SQL as literals, exactly as the partial indexes on open tips say them
+# (ix_tips_open_*, migration 0014): a planner can use a partial index only when it sees that the query's
+# condition is the index's, which bound parameters hide from SQLite and from PostgreSQL's generic plans.
+OPEN_CONDITION = Tip.status.in_([literal(s.value, literal_execute=True) for s in OPEN_STATES])
+
+
 def _scoped(user, wanted: QueueFilter | None = None, now: datetime | None = None):
-    stmt = select(Tip).where(Tip.status.in_([s.value for s in OPEN_STATES]))
+    stmt = select(Tip).where(OPEN_CONDITION)
     if user.scope("cases.view") != "district":
         stmt = stmt.where(Tip.department_id == (user.department_id or -1))
     if wanted is None:
@@ -71,9 +78,24 @@ def _scoped(user, wanted: QueueFilter | None = None, now: datetime | None = None
 
 
 def queue(user, *, page: int = 1, per_page: int = PER_PAGE, wanted: QueueFilter | None = None) -> list[Tip]:
-    """Open cases the user may see, narrowed by the filter, soonest deadline first."""
-    stmt = _scoped(user, wanted).order_by(Tip.deadline_at.is_(None), Tip.deadline_at, Tip.id)
-    return list(db.session.scalars(stmt.offset((max(page, 1) - 1) * per_page).limit(per_page)))
+    """Open cases the user may see, narrowed by the filter, soonest deadline first (cases without one last).
+
+    Read as two ordered scans — cases with a deadline by (deadline, id), then those without by id — so each
+    page walks the open-tips index in order and stops after one page, however many cases are open; one
+    `ORDER BY deadline IS NULL, …` would sort every open case of the department on every page.
+    """
+    # Every row shows its department: load them with the page, not one query per row.
+    scoped = _scoped(user, wanted).options(joinedload(Tip.department))
+    offset = (max(page, 1) - 1) * per_page
+    dated = scoped.where(Tip.deadline_at.is_not(None))
+    found = list(db.session.scalars(dated.order_by(Tip.deadline_at, Tip.id).offset(offset).limit(per_page)))
+    if len(found) == per_page:
+        return found
+    skipped_dated = offset if found else db.session.scalar(
+        dated.with_only_columns(func.count(Tip.id)).order_by(None))
+    undated = scoped.where(Tip.deadline_at.is_(None)).order_by(Tip.id)
+    return found + list(db.session.scalars(undated.offset(max(offset - skipped_dated, 0))
+                                           .limit(per_page - len(found))))
 
 
 def counts(user, wanted: QueueFilter | None = None) -> dict[str, int]:

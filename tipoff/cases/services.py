@@ -30,10 +30,12 @@ from tipoff.cases.workflow import (
 from tipoff.db import as_utc, claim_version, utcnow
 from tipoff.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tipoff.extensions import db
-from tipoff.intake.models import CaseEvent, Tip
+from tipoff.intake.attachments import read_attachment
+from tipoff.intake.models import Attachment, CaseEvent, Tip
 from tipoff.intake.validators import clean_text
 from tipoff.policy import Role
 from tipoff.reference.models import Department
+from tipoff.retention.policy import DESTROYED_NOTICE
 
 TEXT_MAX = 2000
 ACCIDENT_GRADES = ("general", "larger", "major", "especially_major")
@@ -61,6 +63,22 @@ def case_for(user, reference: str) -> Tip:
     if tip is None or not visible_to(user, tip):
         raise NotFound("找不到该案件。")
     return tip
+
+
+def evidence_file(user, reference: str, attachment_id: int) -> tuple[Tip, Attachment, bytes]:
+    """One evidence file of a case the user may see, decrypted; the read is audited and committed first.
+
+    The audit entry names the attachment by number only (never the reporter's file name, which can name
+    a person). EvidenceDestroyed (410) once retention has shredded the tip's key."""
+    tip = case_for(user, reference)
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.tip_id != tip.id:
+        raise NotFound()
+    content = read_attachment(tip, attachment)
+    record("case.evidence_read", actor=user, object_type="tip", object_id=tip.reference,
+           department_id=tip.department_id, details={"attachment": attachment.id})
+    db.session.commit()
+    return tip, attachment, content
 
 
 def record_view(user, tip: Tip) -> None:
@@ -167,7 +185,10 @@ def event_text(tip: Tip, event: CaseEvent) -> str | None:
     """The decrypted free text of a history entry."""
     if not event.text_sealed:
         return None
-    return crypto.decrypt(event.text_sealed, aad=f"tip:{tip.id}:event:{event.id}".encode()).decode("utf-8")
+    try:
+        return crypto.decrypt(event.text_sealed, aad=f"tip:{tip.id}:event:{event.id}".encode()).decode("utf-8")
+    except crypto.DataKeyDestroyed:
+        return f"（{DESTROYED_NOTICE}）"  # retention destroyed the tip's key
 
 
 def _tell_reporter(tip: Tip, text: str, actor) -> None:
@@ -240,6 +261,7 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
         _tell_reporter(tip, f"核查期限延长 {days} 日。理由：{reason}", user)
         return None, {"days": days, "request": request_event.id}, f"已批准延期 {days} 日，并已告知举报人。"
     if action == "conclude":
+        duplicates.lock_matters(tip)  # before any write: the matter's one reward is decided below
         conclusion = _conclusion(tip, payload)
         summary = _text(payload, "summary", "核查情况")
         tip.outcome, tip.conclusion, tip.concluded_at = conclusion["outcome"], conclusion, now

@@ -1,6 +1,8 @@
 """Staff case pages: the queue (soonest deadline first) and one case with its action forms."""
 from __future__ import annotations
 
+import mimetypes
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -64,6 +66,30 @@ def case(reference: str):
     tip = services.case_for(current_user, reference)
     services.record_view(current_user._get_current_object(), tip)
     return _render_case(tip)
+
+
+# Shown in the browser only where it cannot run script; everything else is downloaded.
+INLINE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+
+
+@bp.get("/<reference>/evidence/<int:attachment_id>")
+@permission_required("cases.view")
+def evidence(reference: str, attachment_id: int):
+    """One evidence file, decrypted for a member of staff who may see the case (an audited read).
+
+    The download is named after the case, never after the reporter's own file name."""
+    from flask import Response
+
+    tip, attachment, content = services.evidence_file(current_user._get_current_object(), reference,
+                                                      attachment_id)
+    extension = mimetypes.guess_extension(attachment.media_type) or ".bin"
+    disposition = "inline" if attachment.media_type in INLINE_TYPES else "attachment"
+    response = Response(content, mimetype=attachment.media_type)
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{tip.reference}-{attachment.id}{extension}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.post("/<reference>/actions/<action>")

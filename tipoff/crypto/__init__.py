@@ -21,7 +21,7 @@ from tipoff.crypto.digest import (
     token_digest,
 )
 from tipoff.crypto.holder import open_for_holder, seal_for_holder
-from tipoff.crypto.envelope import DecryptionError, data_key_of, decrypt, destroy_data_key, encrypt, new_data_key
+from tipoff.crypto.envelope import DataKeyDestroyed, DecryptionError, data_key_of, decrypt, destroy_data_key, encrypt, new_data_key
 from tipoff.crypto.identity import (
     IdentityKey,
     IdentityKeyError,
@@ -40,7 +40,7 @@ from tipoff.crypto.passwords import hash_secret, needs_rehash, verify_secret
 from tipoff.crypto.signing import sign, signing_public_key_b64, verify_signature
 
 __all__ = [
-    "DecryptionError", "IdentityKey", "data_key_of", "IdentityKeyError", "blind_index", "constant_time_equal",
+    "DataKeyDestroyed", "DecryptionError", "IdentityKey", "data_key_of", "IdentityKeyError", "blind_index", "constant_time_equal",
     "decrypt", "default_hash_alg", "destroy_data_key", "encrypt", "ensure_identity_keypair_for_development",
     "generate_identity_keypair", "generate_missing_keys", "hash_hex", "hash_secret", "init_app",
     "keys_status", "needs_rehash", "new_data_key", "open_for_holder", "seal_for_holder", "random_digits", "random_token", "rotate_content_key",

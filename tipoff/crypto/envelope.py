@@ -26,12 +26,17 @@ from tipoff.crypto.primitives import (
 from tipoff.db import utcnow
 from tipoff.extensions import db
 
-__all__ = ["DecryptionError", "decrypt", "destroy_data_key", "encrypt", "new_data_key", "rewrap_data_keys"]
+__all__ = ["DataKeyDestroyed", "DecryptionError", "decrypt", "destroy_data_key", "encrypt", "new_data_key",
+           "rewrap_data_keys"]
 
 ENVELOPE_V1 = 0xE1
 HEADER_SIZE = 10  # version, profile, data key id
 MAX_PURPOSE_LENGTH = 32  # DataKey.purpose is String(32)
 MAX_KEY_ID = 2**63 - 1  # the largest id any SQL integer column can hold
+
+
+class DataKeyDestroyed(DecryptionError):
+    """The blob's data key was destroyed (crypto-shredded at the end of retention): gone by design, not tampered."""
 
 
 def _kek_for_profile(kek: bytes, profile: str) -> bytes:
@@ -66,7 +71,7 @@ def _unwrap(kek_id: str, wrapped: bytes, purpose: str, profile: str) -> bytes:
 
 def _unwrap_row(data_key: DataKey) -> bytes:
     if data_key.wrapped is None or data_key.destroyed_at is not None:
-        raise DecryptionError(f"data key {data_key.id} was destroyed (crypto-shredded)")
+        raise DataKeyDestroyed(f"data key {data_key.id} was destroyed (crypto-shredded)")
     if data_key.profile not in PROFILE_BYTES:
         raise DecryptionError(f"data key {data_key.id} has an unknown profile")
     return _unwrap(data_key.kek_id, data_key.wrapped, data_key.purpose, data_key.profile)

@@ -39,7 +39,8 @@ EXTENSION = "tipoff_crypto"
 GENERATE_HINT = "run `flask tipoff keys generate`"
 IDENTITY_HINT = "run `flask tipoff keys generate-identity --passphrase-stdin`"
 # No 0/O, 1/l/i: the custodian copies the passphrase by hand.
-PASSPHRASE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+# (An alphabet, not a passphrase: bandit B105 judges by the name.)
+PASSPHRASE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # nosec B105
 
 
 @dataclass(frozen=True)
@@ -306,11 +307,13 @@ def init_app(app: Flask) -> None:
 
 
 def _running_key_command() -> bool:
-    """True while the process is the `flask tipoff keys …` command (key setup on a new server)."""
+    """True while the process is `flask tipoff keys …` (key setup on a new server), `flask tipoff restore`
+    (which brings the keys back) or `flask tipoff backup keygen|verify` (run offline, needing no keys)."""
     if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
         return False
     words = [w for w in sys.argv[1:] if not w.startswith("-")]
-    return words[:2] == ["tipoff", "keys"]
+    return words[:2] in (["tipoff", "keys"], ["tipoff", "restore"]) or words[:3] in (
+        ["tipoff", "backup", "keygen"], ["tipoff", "backup", "verify"])
 
 
 def current_keyring() -> Keyring:

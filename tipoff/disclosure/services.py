@@ -25,6 +25,7 @@ from tipoff.extensions import db
 from tipoff.intake.models import ReporterIdentity, Tip
 from tipoff.intake.validators import clean_text
 from tipoff.policy import Role
+from tipoff.retention.policy import DESTROYED_NOTICE
 
 PURPOSES = {"contact": "联系举报人核实情况", "reward_payment": "支付举报奖励", "investigation": "调查需要"}
 REQUESTING_ROLES = {Role.HANDLER, Role.LEADER, Role.OVERSEER}
@@ -65,6 +66,8 @@ def request_disclosure(user, reference: str, purpose: str, reason: str) -> Discl
                                                                 ReporterIdentity.sealed.is_not(None),
                                                                 ReporterIdentity.source != "reward_claim")
                                  .order_by(ReporterIdentity.id.desc()))
+    if identity is None and _identity_destroyed(tip):
+        raise Conflict(f"举报人身份信息{DESTROYED_NOTICE}，无法调阅。", code="identity_destroyed")
     if identity is None:
         raise Conflict("该举报为匿名举报，没有可调阅的身份信息。", code="anonymous")
     if purpose not in PURPOSES:
@@ -74,6 +77,14 @@ def request_disclosure(user, reference: str, purpose: str, reason: str) -> Discl
     except ValueError as exc:
         raise ValidationFailed(fields={"reason": [str(exc)]}) from None
     return _file(user, tip, identity.id, purpose, text)
+
+
+def _identity_destroyed(tip: Tip) -> bool:
+    """Retention removed this tip's identities (tipoff.retention)."""
+    from tipoff.retention.models import RetentionMark
+
+    mark = db.session.get(RetentionMark, tip.id)
+    return mark is not None and mark.identity_destroyed_at is not None
 
 
 def _file(user, tip: Tip, identity_id: int, purpose: str, reason: str, reward_id: int | None = None) -> DisclosureRequest:
@@ -115,7 +126,10 @@ def request_payment_disclosure(user, reward_id: int, reason: str) -> DisclosureR
 
 def reason_of(request: DisclosureRequest) -> str:
     """The requester's reason, decrypted (shown to custodians)."""
-    return crypto.decrypt(request.reason_sealed, aad=_aad(request.id, "reason")).decode("utf-8")
+    try:
+        return crypto.decrypt(request.reason_sealed, aad=_aad(request.id, "reason")).decode("utf-8")
+    except crypto.DataKeyDestroyed:
+        return f"（{DESTROYED_NOTICE}）"  # retention destroyed the tip's key
 
 
 def _pending(request_id: int) -> DisclosureRequest:
@@ -157,6 +171,8 @@ def decide(custodian, request_id: int, *, approve: bool, passphrase: str = "") -
     if request.first_custodian_id == custodian.id:
         raise Forbidden("第二次审批须由另一名保密员进行。")
     identity = db.session.get(ReporterIdentity, request.identity_id)
+    if identity.sealed is None:  # destroyed meanwhile by retention: nothing left to open
+        raise Conflict(f"举报人身份信息{DESTROYED_NOTICE}，无法调阅。", code="identity_destroyed")
     plaintext = key.open(identity.sealed)
     release_key = crypto.new_data_key("disclosure")
     request.release_key_id = release_key.id

@@ -225,7 +225,8 @@ def import_confirm():
                                     rejected=len(result.bad))
     importer.discard(token, current_user.id)
     flash(_("已导入 %(n)s 家单位。", n=imported), "success")
-    return render_template("enterprises/import_preview.html", result=result, token="", values=values,
+    # token="": the import is done, nothing left to confirm (an import token, not a password)
+    return render_template("enterprises/import_preview.html", result=result, token="", values=values,  # nosec B106
                            confirmed=True, imported=imported, names=_names(), department_id=department_id)
 
 

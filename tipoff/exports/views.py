@@ -106,9 +106,15 @@ def _api_format(errors: dict) -> str:
     return form
 
 
+# Query parameters as the OpenAPI document describes them (values are checked by the filters: 422).
+_TEXT = {"type": "string"}
+_FORMAT = {"type": "string", "enum": ["csv", "xlsx"]}
+
+
 @writes
 @api_route("/exports/cases", summary="The case ledger as a file (?format=csv|xlsx, filters as /staff/exports/)",
-           tags=["exports"], permission="exports.run", responses={422: "Unknown filter value or format"})
+           tags=["exports"], permission="exports.run", responses={422: "Unknown filter value or format"},
+           query={"format": _FORMAT, **{key: _TEXT for key, _attr in CaseFilter.KEYS}})
 def export_cases_api():
     """The case ledger in the token user's scope: ?due=, ?status=, ?department=, ?from=/?to= (YYYY-MM),
     ?category=, ?sector=, ?township=; audited like the page's download."""
@@ -122,7 +128,8 @@ def export_cases_api():
 
 @writes
 @api_route("/exports/overdue", summary="The overdue list as a file (?format=csv|xlsx, ?order=most|least)",
-           tags=["exports"], permission="exports.run", responses={422: "Unknown filter value or format"})
+           tags=["exports"], permission="exports.run", responses={422: "Unknown filter value or format"},
+           query={"format": _FORMAT, "order": _TEXT, **{key: _TEXT for key, _attr in CaseFilter.KEYS if key != "due"}})
 def export_overdue_api():
     """Open cases past their deadline in the token user's scope, with the overdue page's filters."""
     choices = cases.choices_for(g.api_user)
@@ -137,7 +144,8 @@ def export_overdue_api():
 
 @writes
 @api_route("/exports/rewards", summary="The reward ledger as a file (?format=csv|xlsx, filters as the ledger page)",
-           tags=["exports"], permission="rewards.view", responses={422: "Unknown filter value or format"})
+           tags=["exports"], permission="rewards.view", responses={422: "Unknown filter value or format"},
+           query={"format": _FORMAT, "status": _TEXT, "from": _TEXT, "to": _TEXT, "department": _TEXT})
 def export_rewards_api():
     """The reward ledger in the token user's scope: ?status=, ?from=/?to= (YYYY-MM), ?department=."""
     from tipoff.rewards import ledger

@@ -127,7 +127,8 @@ def _status_body(tip) -> dict:
 @api_route("/tips/lookup", method="POST", summary="A reporter's view of their tip (reference + access code)",
            tags=["intake"], auth=False, request_schema=LookupSchema, response_schema=TipStatusSchema,
            responses={404: "Unknown reference or wrong code (one answer for both)",
-                      429: "Too many wrong codes for this reference or client"})
+                      429: "Too many wrong codes for this reference or client",
+                      503: "Every access-code check slot is busy; retry after Retry-After seconds"})
 @limiter.shared_limit("10 per minute;60 per hour", scope="tip-lookup")
 @throttle.per_reference_and_client
 @throttle.per_reference
@@ -140,7 +141,8 @@ def lookup_tip():
 
 @api_route("/tips/messages", method="POST", summary="The reporter answers the department",
            tags=["intake"], auth=False, request_schema=ReplySchema, response_schema=MessageSchema, status=201,
-           responses={404: "Unknown reference or wrong code", 429: "Too many attempts"})
+           responses={404: "Unknown reference or wrong code", 429: "Too many attempts",
+                      503: "Every access-code check slot is busy; retry after Retry-After seconds"})
 @limiter.limit("20 per hour")
 @throttle.per_reference_and_client
 @throttle.per_reference
@@ -162,7 +164,8 @@ class EvidenceReceiptSchema(Schema):
            summary="Add evidence files (multipart/form-data: reference, access_code, evidence[], "
                    "keep_photo_metadata)", tags=["intake"], auth=False, response_schema=EvidenceReceiptSchema,
            status=201, responses={404: "Unknown reference or wrong code", 413: "Upload too large",
-                                  422: "A file was refused (type, size, count)", 429: "Too many attempts"})
+                                  422: "A file was refused (type, size, count)", 429: "Too many attempts",
+                                  503: "Every access-code check slot is busy; retry after Retry-After seconds"})
 @limiter.limit("10 per hour")
 @throttle.per_reference_and_client
 @throttle.per_reference

@@ -16,7 +16,7 @@ from flask import current_app
 
 from tipoff import crypto
 from tipoff.audit.services import record
-from tipoff.errors import ValidationFailed
+from tipoff.errors import DomainError, ValidationFailed
 from tipoff.extensions import db
 from tipoff.intake.evidence import MAX_FILES, EvidenceRejected, FileKind, PhotoEvidence, prepare
 from tipoff.intake.models import Attachment, Tip
@@ -28,6 +28,13 @@ class Upload:
 
     filename: str
     data: bytes
+
+
+class EvidenceDestroyed(DomainError):
+    """The file was destroyed at the end of its retention period (crypto-shredded): gone, by design."""
+
+    status = 410
+    code = "destroyed"
 
 
 class StorageFull(ValidationFailed):
@@ -130,13 +137,30 @@ def tip_attachments(tip: Tip) -> list[Attachment]:
 
 
 def read_attachment(tip: Tip, attachment: Attachment) -> bytes:
-    """The decrypted content of a stored attachment (callers audit the read)."""
-    blob = (storage_dir() / attachment.stored_name).read_bytes()
-    return crypto.decrypt(blob, aad=_aad(tip, attachment.id, "content"))
+    """The decrypted content of a stored attachment (callers audit the read); EvidenceDestroyed after retention."""
+    from tipoff.retention.policy import DESTROYED_NOTICE
+
+    try:
+        blob = (storage_dir() / attachment.stored_name).read_bytes()
+        return crypto.decrypt(blob, aad=_aad(tip, attachment.id, "content"))
+    except (FileNotFoundError, crypto.DataKeyDestroyed) as exc:
+        if isinstance(exc, FileNotFoundError) and not _destroyed_by_retention(tip):
+            raise  # a file missing without retention having run is a fault, not a policy
+        raise EvidenceDestroyed(f"该证据材料{DESTROYED_NOTICE}。") from None
 
 
 def evidence_fields(tip: Tip, attachment: Attachment) -> dict:
     """The photo's kept time and place, decrypted ({} when not kept)."""
     if not attachment.evidence_sealed:
         return {}
-    return json.loads(crypto.decrypt(attachment.evidence_sealed, aad=_aad(tip, attachment.id, "evidence")))
+    try:
+        return json.loads(crypto.decrypt(attachment.evidence_sealed, aad=_aad(tip, attachment.id, "evidence")))
+    except crypto.DataKeyDestroyed:
+        return {}  # retention destroyed the tip's key
+
+
+def _destroyed_by_retention(tip: Tip) -> bool:
+    from tipoff.retention.models import RetentionMark
+
+    mark = db.session.get(RetentionMark, tip.id)
+    return mark is not None and mark.evidence_destroyed_at is not None

@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
-from tipoff import crypto
+from tipoff import crypto, faults
 from tipoff.audit.services import record
 from tipoff.cases import clocks
 from tipoff.clockview import SHANGHAI
@@ -25,10 +25,12 @@ from tipoff.db import as_utc, utcnow
 from tipoff.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tipoff.extensions import db
 from tipoff.intake.attachments import Upload, discard, prepare_uploads, store_evidence
+from tipoff.intake.kdf_slots import lookup_kdf_slot
 from tipoff.intake.models import ReporterIdentity, Tip, TipMessage
 from tipoff.intake.proof import make_proof, read_proof
 from tipoff.intake.submission import WEB, Catalogue, ReporterDetails, parse_reporter, parse_submission
 from tipoff.reference.models import Category, Sector, Township
+from tipoff.retention.policy import DESTROYED_NOTICE
 from tipoff.reference.services import department_by_code
 from tipoff.routing.matcher import Decision, TipFacts
 from tipoff.routing.services import route_tip
@@ -67,10 +69,14 @@ class Receipt:
 
 
 def catalogue() -> Catalogue:
-    """The codes a submission may use now."""
-    def codes(model) -> frozenset[str]:
-        return frozenset(db.session.scalars(select(model.code).where(model.active.is_(True))))
-    return Catalogue(codes(Category), codes(Sector), codes(Township))
+    """The codes a submission may use now (one round trip for the three lists: it is on every submit)."""
+    kinds = {"category": Category, "sector": Sector, "township": Township}
+    stmt = union_all(*(select(literal(kind).label("kind"), model.code).where(model.active.is_(True))
+                       for kind, model in kinds.items()))
+    found: dict[str, set[str]] = {kind: set() for kind in kinds}
+    for kind, code in db.session.execute(stmt):
+        found[kind].add(code)
+    return Catalogue(frozenset(found["category"]), frozenset(found["sector"]), frozenset(found["township"]))
 
 
 def _normalise_code(code: str) -> str:
@@ -181,6 +187,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
                details={"channel": submission.channel, "category": submission.category, "sector": submission.sector,
                         "named": submission.reporter is not None, "insider": submission.insider,
                         "routing_rule": decision.rule_code, "supervised": decision.supervised})
+        faults.hold("tip.before_commit")
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
@@ -192,6 +199,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
         if replay is None:
             raise
         return replay
+    faults.hold("tip.after_commit")
     return receipt
 
 
@@ -224,12 +232,16 @@ def open_for_reporter(reference: str, access_code: str) -> Tip:
     """The tip for a reference and its access code; one answer, in one time, for unknown and wrong.
 
     Repeated failures are throttled by the web layer per (reference, client) and per reference,
-    whether or not the reference exists, so the throttle tells nothing either.
+    whether or not the reference exists, so the throttle tells nothing either. At most
+    TIPOFF_LOOKUP_KDF_SLOTS lookups per worker verify at once; the rest hear LookupBusy (503).
     """
     reference = normalise_reference(reference)
     code = _normalise_code(access_code)
-    tip = db.session.scalar(select(Tip).where(Tip.reference == reference)) if reference else None
-    valid = crypto.verify_secret(tip.access_code_hash if tip else _dummy_code_hash(), code)
+    # A slot first (tipoff.intake.kdf_slots): under a flood of lookups the refusal comes before any query
+    # or KDF, so it is cheap and the same for every reference.
+    with lookup_kdf_slot():
+        tip = db.session.scalar(select(Tip).where(Tip.reference == reference)) if reference else None
+        valid = crypto.verify_secret(tip.access_code_hash if tip else _dummy_code_hash(), code)
     if tip is None or not valid or len(code) != ACCESS_CODE_DIGITS:
         # Only a reference that exists is named in the log: whatever else was typed there (a phone
         # number, the code itself) stays out of it.
@@ -252,8 +264,11 @@ def tip_by_id(tip_id: int) -> Tip:
 
 
 def description_of(tip: Tip) -> str:
-    """The tip's description, decrypted."""
-    return crypto.decrypt(tip.description_sealed, aad=_aad(tip, "description")).decode("utf-8")
+    """The tip's description, decrypted (a notice once retention destroyed the tip's key)."""
+    try:
+        return crypto.decrypt(tip.description_sealed, aad=_aad(tip, "description")).decode("utf-8")
+    except crypto.DataKeyDestroyed:
+        return f"（{DESTROYED_NOTICE}）"
 
 
 @dataclass(frozen=True)
@@ -265,8 +280,14 @@ class MessageView:
 
 def messages_of(tip: Tip) -> list[MessageView]:
     """The conversation between reporter and department, decrypted, oldest first."""
-    return [MessageView(m.sender, crypto.decrypt(m.body_sealed, aad=_aad(tip, f"message:{m.id}")).decode(),
-                        m.created_at) for m in tip.messages]
+    return [MessageView(m.sender, _message_text(tip, m), m.created_at) for m in tip.messages]
+
+
+def _message_text(tip: Tip, message: TipMessage) -> str:
+    try:
+        return crypto.decrypt(message.body_sealed, aad=_aad(tip, f"message:{message.id}")).decode()
+    except crypto.DataKeyDestroyed:
+        return f"（{DESTROYED_NOTICE}）"  # written before retention destroyed the tip's key
 
 
 def post_message(tip: Tip, body: str, *, sender: str, staff=None, commit: bool = True) -> TipMessage:

@@ -6,6 +6,7 @@ form with what the person wrote.
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 from functools import wraps
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
@@ -15,7 +16,9 @@ from werkzeug.exceptions import HTTPException
 
 from tipoff import crypto
 from tipoff.cases.states import public_status
-from tipoff.errors import Conflict, DomainError, ValidationFailed, domain_error_response, http_error_response
+from tipoff.errors import (DATABASE_RETRY_AFTER_SECONDS, Conflict, DomainError, ValidationFailed,
+                           database_unavailable, database_unavailable_response, domain_error_response,
+                           forget_failed_transaction, http_error_response)
 from tipoff.extensions import db, limiter
 from tipoff.intake import services, throttle
 from tipoff.intake.attachments import Upload
@@ -44,14 +47,37 @@ def _uploads() -> list[Upload]:
     return [Upload(f.filename or "", f.read()) for f in request.files.getlist("evidence") if f and f.filename]
 
 
+Choice = namedtuple("Choice", "code name")
+# The form's lists as this worker last read them: with the database unreachable, the form still comes
+# back with what the person chose (see _choices).
+_last_choices: dict[str, list[Choice]] = {}
+
+
+def _choices(values: dict) -> dict[str, list[Choice]]:
+    """Categories, sectors and townships for the form's lists, read from the database when it answers."""
+    try:
+        lists = {name: [Choice(row.code, row.name) for row in read()] for name, read in (
+            ("categories", active_categories), ("sectors", active_sectors), ("townships", active_townships))}
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        forget_failed_transaction()
+        if _last_choices:
+            return dict(_last_choices)
+        # Never read since this worker started: each chosen code stands for itself, so nothing is lost.
+        typed = {"categories": "category", "sectors": "sector", "townships": "township"}
+        return {name: [Choice(values[key], values[key])] if values.get(key) else [] for name, key in typed.items()}
+    _last_choices.update(lists)
+    return lists
+
+
 def _render_form(values: dict, errors: dict | None = None, notice: str | None = None, status: int = 200,
                  **extra):
     values = dict(values)
     if not values.get("idempotency_key"):
         values["idempotency_key"] = crypto.random_token(24)
     return render_template("intake/report.html", values=values, errors=errors or {}, notice=notice,
-                           categories=active_categories(), sectors=active_sectors(),
-                           townships=active_townships(), contact_preferences=CONTACT_PREFERENCES,
+                           **_choices(values), contact_preferences=CONTACT_PREFERENCES,
                            honeypot=HONEYPOT, max_files=MAX_FILES, max_mb=MAX_FILE_BYTES // (1024 * 1024),
                            **extra), status
 
@@ -115,6 +141,16 @@ def _server_error(exc):
         return http_error_response(exc)
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
+    if database_unavailable(exc):
+        if request.endpoint != "intake.report_submit":
+            return database_unavailable_response(exc)
+        current_app.logger.warning("database unavailable on %s: %s", request.endpoint, type(exc).__name__)
+        forget_failed_transaction()
+        notice = _("数据库暂时无法访问，举报没有提交成功，也没有生成举报编号。您填写的内容都还在，请过一两分钟再次点击提交。")
+        if request.files.getlist("evidence"):
+            notice += _("（出于安全原因，浏览器不会保留已选择的文件，请重新选择。）")
+        body, status = _render_form(_typed(), status=503, notice=notice)
+        return body, status, {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
     current_app.logger.exception("intake failed on %s", request.endpoint)
     if request.endpoint == "intake.report_submit":
         return _render_form(_typed(), notice=_("服务器暂时出错，举报没有提交成功。您填写的内容都还在，请稍后再次提交。"),

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from sqlalchemy import func, select
 
-from tipoff.cases.queue import OPEN_STATES
+from tipoff.cases.queue import OPEN_CONDITION
 from tipoff.db import utcnow
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
@@ -171,7 +171,7 @@ def durations(wanted: Filter, department_id: int | None = None) -> dict[str, dic
 def overdue_now(wanted: Filter) -> dict[int, int]:
     """Open cases past their deadline right now, per department (live)."""
     stmt = (select(Tip.department_id, func.count(Tip.id))
-            .where(Tip.status.in_([s.value for s in OPEN_STATES]), Tip.deadline_at < utcnow())
+            .where(OPEN_CONDITION, Tip.deadline_at < utcnow())  # literal states: the open-tips index
             .group_by(Tip.department_id))
     if wanted.department_id is not None:
         stmt = stmt.where(Tip.department_id == wanted.department_id)

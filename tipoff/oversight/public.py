@@ -132,7 +132,8 @@ def figures_json(report: public_report.PublicReport) -> dict[str, Any]:
 
 @api_route("/public/report", summary="The public report: monthly figures with small cells suppressed",
            tags=["public"], auth=False, response_schema=PublicReportSchema,
-           responses={422: "Bad period (?from=YYYY-MM&to=YYYY-MM)"})
+           responses={422: "Bad period (?from=YYYY-MM&to=YYYY-MM)"},
+           query={"from": {"type": "string"}, "to": {"type": "string"}})
 def report_json():
     """The figures of /public for ?from=YYYY-MM&to=YYYY-MM; suppressed values are strings, never numbers."""
     month = last_published_month()

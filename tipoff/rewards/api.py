@@ -35,6 +35,12 @@ class RewardSchema(RewardSummarySchema):
     history = fields.List(fields.Dict())
 
 
+class RewardListSchema(Schema):
+    """What GET /rewards answers: the rewards in scope under one key."""
+
+    rewards = fields.List(fields.Nested(RewardSummarySchema))
+
+
 class RewardActionSchema(Schema):
     """A step and its fields (see tipoff.rewards.workflow.STEPS)."""
 
@@ -62,7 +68,8 @@ def detail(reward) -> dict:
 
 
 @api_route("/rewards", summary="Rewards the token's user may see (?status=)", tags=["rewards"],
-           permission="rewards.view", response_schema=RewardSummarySchema)
+           permission="rewards.view", response_schema=RewardListSchema, responses={422: "Unknown status"},
+           query={"status": {"type": "string"}})
 def list_rewards():
     """Rewards in scope, newest first."""
     status = request.args.get("status") or None

@@ -177,6 +177,7 @@ def open_for_case(tip: Tip, actor) -> Reward | None:
 
     if tip.channel == INSIDER_FOLLOWUP:
         return None  # a retaliation matter protects the reporter; it is not a tip about a hazard to reward
+    duplicates.lock_matters(tip)  # one reward per matter: a concurrent conclusion waits, then finds it
     root_id = tip.matter_id or tip.id
     reward = db.session.scalar(select(Reward).where(Reward.matter_tip_id == root_id))
     if tip.outcome not in VERIFIED_OUTCOMES:

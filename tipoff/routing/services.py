@@ -28,11 +28,13 @@ def current_rules(on: date | None = None) -> list[Rule]:
 
 def current_jurisdiction() -> Jurisdiction:
     """Sector leads and township governments as they stand now (active departments only)."""
-    departments = {d.id: d for d in db.session.scalars(select(Department).where(Department.active.is_(True)))}
-    leads = {s.code: departments[s.lead_department_id].code if s.lead_department_id in departments else None
-             for s in db.session.scalars(select(Sector))}
-    townships = {t.code: departments[t.department_id].code if t.department_id in departments else None
-                 for t in db.session.scalars(select(Township))}
+    # Columns, not ORM objects: this runs on every submit, and building ~100 entities cost more than routing.
+    departments = {row.id: row for row in db.session.execute(
+        select(Department.id, Department.code, Department.name).where(Department.active.is_(True)))}
+    leads = {code: departments[lead].code if lead in departments else None
+             for code, lead in db.session.execute(select(Sector.code, Sector.lead_department_id))}
+    townships = {code: departments[owner].code if owner in departments else None
+                 for code, owner in db.session.execute(select(Township.code, Township.department_id))}
     return Jurisdiction(leads, townships, {d.code: d.name for d in departments.values()})
 
 

@@ -1,0 +1,90 @@
+"""Bounded KDF concurrency for access-code lookups (查询码核验).
+
+Every lookup costs one argon2id verification, by design. A flood of wrong codes would otherwise take every
+core and starve the submits, which carry a KDF of their own. At most TIPOFF_LOOKUP_KDF_SLOTS lookups verify
+at once on this host — across all worker processes, not per process: with two workers on two cores a
+per-process slot would still let lookups take both. A lookup that finds no free slot within
+TIPOFF_LOOKUP_KDF_WAIT_MS is answered 503 with Retry-After, before any query or KDF, so refusing costs
+almost nothing and is the same for every reference (a refusal tells nothing about whether it exists).
+
+A slot is an exclusive `flock` on one of N small files in a host-local directory: cheap (one system call),
+shared by every process of the service, and released by the kernel if a worker dies holding it.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from flask import current_app
+
+from tipoff.errors import DomainError
+
+RETRY_AFTER_SECONDS = 2
+_POLL_SECONDS = 0.005
+
+
+class LookupBusy(DomainError):
+    """Every lookup slot on this host is verifying a code: try again in a moment."""
+
+    status = 503
+    code = "lookup_busy"
+    retry_after = RETRY_AFTER_SECONDS
+
+    def default_message(self) -> str:
+        return "查询的人较多，请几秒钟后再试。"
+
+
+def default_slots() -> int:
+    """Half the cores (at least one): lookups may never take the CPU that submits need."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def slot_dir() -> Path:
+    """A host-local directory for this service's slot files (one per data dir, so test apps stay apart).
+
+    Not the data dir itself: that may sit on a volume shared by several servers, where each host must count
+    only its own cores and `flock` may not hold.
+    """
+    data_dir = str(Path(current_app.config["TIPOFF_DATA_DIR"]).resolve())
+    tag = hashlib.sha256(data_dir.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"tipoff-{os.getuid()}-lookup-slots-{tag}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def _try_slot(directory: Path, count: int) -> int | None:
+    """An open descriptor holding one free slot's lock, or None when all `count` are held."""
+    for index in range(count):
+        fd = os.open(directory / f"slot-{index}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return fd
+    return None
+
+
+@contextmanager
+def lookup_kdf_slot() -> Iterator[None]:
+    """Hold one lookup slot for the block, or raise LookupBusy when none frees up in time."""
+    configured = current_app.config.get("TIPOFF_LOOKUP_KDF_SLOTS")
+    count = int(configured) if configured else default_slots()
+    directory = slot_dir()
+    deadline = time.monotonic() + int(current_app.config["TIPOFF_LOOKUP_KDF_WAIT_MS"]) / 1000
+    fd = _try_slot(directory, count)
+    while fd is None and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+        fd = _try_slot(directory, count)
+    if fd is None:
+        raise LookupBusy()
+    try:
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases its lock
