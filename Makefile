@@ -55,5 +55,15 @@ run: init
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The benchmarks of issue 7 on SQLite and PostgreSQL (benchmarks/README.md): about 30 minutes on 2 cores.
+# BENCH_SCALE=smoke (2k/20k/100k tips) takes a few minutes; BENCH_DATABASES=sqlite skips PostgreSQL.
+bench: install-dev
+	@command -v wrk >/dev/null 2>&1 || { echo "== installing Debian's wrk"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@case ",$${BENCH_DATABASES:-sqlite,postgresql}," in *,postgresql,*) \
+		pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start;; \
+	esac
+	$(PY) -m benchmarks.run
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,167 @@
+"""The harness's pure parts: reading wrk's figures, medians, ratios, the results file and the table.
+
+No I/O beyond what the arguments carry, so tests/test_bench_harness.py checks them in milliseconds.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Iterable, Mapping, Sequence
+
+# The figures results.json must hold per database, with the issue's goal for each (">=" or "<=").
+GOALS: dict[str, tuple[str, float]] = {
+    "submit_efficiency": (">=", 0.8),
+    "submit_vs_hello": ("", 0.0),  # informational: no goal
+    "queue_vs_hello": (">=", 0.3),
+    "size_ratio_submit": (">=", 0.9),
+    "size_ratio_queue": (">=", 0.9),
+    "dashboard_scaling": ("<=", 2.0),
+    "export_memory_ratio": ("<=", 1.5),
+    "flood_p99_ratio": ("<=", 3.0),
+}
+FIGURES = tuple(GOALS)
+DATABASES = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One wrk run: requests per second and latency percentiles in milliseconds."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non2xx: int
+    socket_errors: int
+
+
+def parse_wrk(output: str) -> Run:
+    """The figures our Lua `done()` printed on its `WRK_JSON {...}` line."""
+    for line in output.splitlines():
+        if line.startswith("WRK_JSON "):
+            data = json.loads(line[len("WRK_JSON "):])
+            seconds = data["duration_us"] / 1e6
+            return Run(rps=data["requests"] / seconds if seconds > 0 else 0.0, p50_ms=data["p50_us"] / 1000,
+                       p99_ms=data["p99_us"] / 1000, requests=data["requests"], non2xx=data["non2xx"],
+                       socket_errors=data["socket_errors"])
+    raise ValueError("wrk printed no WRK_JSON line (was the Lua script loaded?)")
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The pct-th percentile with linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median_run(runs: Iterable[Run]) -> Run:
+    """Each figure's median over repeated runs (a noisy neighbour spoils one run, not the figure)."""
+    runs = list(runs)
+    if not runs:
+        raise ValueError("no runs")
+    return Run(rps=statistics.median(r.rps for r in runs), p50_ms=statistics.median(r.p50_ms for r in runs),
+               p99_ms=statistics.median(r.p99_ms for r in runs), requests=sum(r.requests for r in runs),
+               non2xx=sum(r.non2xx for r in runs), socket_errors=sum(r.socket_errors for r in runs))
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator rounded to 3 places; 0.0 when the denominator is zero (nothing measured)."""
+    return round(numerator / denominator, 3) if denominator else 0.0
+
+
+def meets(figure: str, value: float) -> bool | None:
+    """Whether a figure meets the issue's goal (None when it has none)."""
+    op, goal = GOALS[figure]
+    if not op:
+        return None
+    return value >= goal if op == ">=" else value <= goal
+
+
+def run_dict(run: Run) -> dict:
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(run).items()}
+
+
+def figures(raw: Mapping) -> dict[str, float]:
+    """The eight headline figures from one database's raw medians (run.py's `raw`; see README.md).
+
+    Levels are (small, middle, large). Submit efficiency and the queue are read at the middle level; the size
+    ratios compare the large level with the small one directly (they are minutes apart, so they are also
+    given relative to the baseline measured beside each level, in `raw`, as a cross-check).
+    """
+    small, middle, large = (raw[str(level)] for level in raw["levels"])
+    queue_kinds = ("queue_json", "queue_html")
+    submit_kinds = ("submit_anonymous", "submit_named")
+    return {
+        "submit_efficiency": min(ratio(middle[k]["rps"], middle["kdf"]["rps"]) for k in submit_kinds),
+        "submit_vs_hello": min(ratio(middle[k]["rps"], middle["hello"]["rps"]) for k in submit_kinds),
+        "queue_vs_hello": min(ratio(middle[k]["rps"], middle["hello"]["rps"]) for k in queue_kinds),
+        "size_ratio_submit": ratio(large["submit_mixed"]["rps"], small["submit_mixed"]["rps"]),
+        "size_ratio_queue": min(ratio(large[k]["rps"], small[k]["rps"]) for k in queue_kinds),
+        "dashboard_scaling": ratio(large["dashboard"]["p50_ms"], small["dashboard"]["p50_ms"]),
+        "export_memory_ratio": ratio(raw["export"]["large"]["max_rss_kib"], raw["export"]["small"]["max_rss_kib"]),
+        "flood_p99_ratio": ratio(raw["flood"]["flooded"]["p99_ms"], raw["flood"]["quiet"]["p99_ms"]),
+    }
+
+
+def cross_checks(raw: Mapping) -> dict[str, float]:
+    """Per-kind ratios and the size ratios relative to the baseline measured at the same level."""
+    small, middle, large = (raw[str(level)] for level in raw["levels"])
+
+    def relative(level: Mapping, kind: str, base: str) -> float:
+        return level[kind]["rps"] / level[base]["rps"] if level[base]["rps"] else 0.0
+
+    return {
+        "submit_efficiency_anonymous": ratio(middle["submit_anonymous"]["rps"], middle["kdf"]["rps"]),
+        "submit_efficiency_named": ratio(middle["submit_named"]["rps"], middle["kdf"]["rps"]),
+        "queue_vs_hello_json": ratio(middle["queue_json"]["rps"], middle["hello"]["rps"]),
+        "queue_vs_hello_html": ratio(middle["queue_html"]["rps"], middle["hello"]["rps"]),
+        "size_ratio_submit_vs_kdf_beside": ratio(relative(large, "submit_mixed", "kdf"),
+                                                 relative(small, "submit_mixed", "kdf")),
+        "size_ratio_queue_vs_hello_beside": min(ratio(relative(large, k, "hello"), relative(small, k, "hello"))
+                                                for k in ("queue_json", "queue_html")),
+    }
+
+
+def validate_results(results: Mapping) -> list[str]:
+    """Problems with a results.json document (empty: well formed)."""
+    problems = []
+    for key in ("machine", "date"):
+        if not isinstance(results.get(key), (str, dict)) or not results.get(key):
+            problems.append(f"top-level {key!r} missing")
+    for database in DATABASES:
+        body = results.get(database)
+        if not isinstance(body, dict):
+            problems.append(f"{database!r} missing")
+            continue
+        for figure in FIGURES:
+            value = body.get(figure)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                problems.append(f"{database}.{figure} is not a number")
+        if not isinstance(body.get("raw"), dict):
+            problems.append(f"{database}.raw missing")
+    return problems
+
+
+def table(results: Mapping) -> str:
+    """The figures side by side for both databases, with each goal and whether it is met."""
+    databases = [d for d in DATABASES if isinstance(results.get(d), dict)]
+    lines = [f"{'figure':<22}{'goal':>9}" + "".join(f"{d:>14}" for d in databases)]
+    for figure in FIGURES:
+        op, goal = GOALS[figure]
+        cells = []
+        for database in databases:
+            value = results[database].get(figure)
+            if not isinstance(value, (int, float)):
+                cells.append(f"{'—':>14}")
+                continue
+            verdict = meets(figure, value)
+            mark = "" if verdict is None else (" ok" if verdict else " MISS")
+            cells.append(f"{value:>9.3f}{mark:<5}")
+        goal_text = f"{op} {goal:g}" if op else "—"
+        lines.append(f"{figure:<22}{goal_text:>9}" + "".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,387 @@
+"""`make bench`: every figure of issue 7's "Benchmarks", on SQLite and PostgreSQL, as ratios within one run.
+
+For each database: a fresh data dir (and PostgreSQL database `tipoff_bench`), `flask tipoff init`, two
+enrolled staff users; then tips are topped up level by level (10k → 100k → 1M; BENCH_SCALE=smoke: 2k →
+20k → 100k) and measured with wrk against tipoff, a bare "hello" and a KDF-only app, all three under
+gunicorn with tipoff/gunicorn_conf.py and the same TIPOFF_WORKERS / TIPOFF_THREADS. Figures are medians
+of BENCH_REPEATS short runs, interleaved so that a noisy neighbour spoils one run of each, not one side of
+a ratio. Prints the table and writes benchmarks/results.json (see benchmarks/README.md).
+"""
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from benchmarks.measure import Run, cross_checks, figures, median_run, parse_wrk, run_dict, table, validate_results
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
+WORK = Path(os.environ.get("BENCH_WORK_DIR", BENCH / ".work"))
+VENV = ROOT / ".venv" / "bin"
+LUA = BENCH / "lua"
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432")
+PG_DATABASE = "tipoff_bench"
+SCALES = {"full": (10_000, 100_000, 1_000_000), "smoke": (2_000, 20_000, 100_000)}
+PORTS = {"app": 18471, "hello": 18472, "kdf": 18473}
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+SCALE = os.environ.get("BENCH_SCALE", "full")
+LEVELS = tuple(int(n) for n in os.environ["BENCH_LEVELS"].split(",")) if os.environ.get("BENCH_LEVELS") \
+    else SCALES[SCALE]
+DURATION = env_int("BENCH_DURATION", 10)
+WARMUP = env_int("BENCH_WARMUP", 3)
+REPEATS = env_int("BENCH_REPEATS", 3)
+WORKERS = env_int("TIPOFF_WORKERS", 2)
+THREADS = env_int("TIPOFF_THREADS", 4)
+# Closed-loop load: as many connections as the workers have threads keeps every thread busy.
+CONNECTIONS = env_int("BENCH_CONNECTIONS", WORKERS * THREADS)
+FLOOD_CONNECTIONS = env_int("BENCH_FLOOD_CONNECTIONS", 300)
+# Submit latency under the flood is read at a load that does not saturate the server by itself.
+FLOOD_SUBMIT_CONNECTIONS = env_int("BENCH_FLOOD_SUBMIT_CONNECTIONS", 2)
+EXPORT_ROWS = env_int("BENCH_EXPORT_ROWS", min(500_000, LEVELS[-1] // 2))
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------- processes
+
+
+def app_env(database: str) -> dict[str, str]:
+    """The environment tipoff, the seeder and the baselines run with for one database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPOFF_")}
+    env.update({
+        "TIPOFF_ENV": "development", "TIPOFF_DATA_DIR": str(WORK / database / "data"),
+        "TIPOFF_SECRET_KEY": "bench-" + "k7Qz9xW2mP4vR8tY6uN3" * 2, "TIPOFF_RATELIMIT_ENABLED": "false",
+        "TIPOFF_WORKERS": str(WORKERS), "TIPOFF_THREADS": str(THREADS), "TIPOFF_LOG_LEVEL": "WARNING",
+        "FLASK_APP": "wsgi:app", "PYTHONPATH": str(ROOT),
+    })
+    for name in ("TIPOFF_ARGON2_TIME_COST", "TIPOFF_ARGON2_MEMORY_KIB", "TIPOFF_ARGON2_PARALLELISM",
+                 "TIPOFF_LOOKUP_KDF_SLOTS", "TIPOFF_LOOKUP_KDF_WAIT_MS"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    if database == "postgresql":
+        env["TIPOFF_DATABASE_URL"] = f"{PG_ADMIN}/{PG_DATABASE}"
+    return env
+
+
+def run_python(env: dict, *args: str) -> str:
+    """Run a Python module of the project with the app's environment; return its stdout."""
+    done = subprocess.run([str(VENV / "python"), *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+class Server:
+    """One gunicorn with tipoff/gunicorn_conf.py serving `target` on a local port."""
+
+    def __init__(self, name: str, target: str, env: dict):
+        self.name, self.target, self.env, self.port = name, target, env, PORTS[name]
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Server":
+        self.log = open(WORK / f"gunicorn-{self.name}.log", "ab")
+        self.process = subprocess.Popen(
+            [str(VENV / "gunicorn"), "--config", "tipoff/gunicorn_conf.py", "--bind", f"127.0.0.1:{self.port}",
+             "--access-logfile", "/dev/null", self.target], cwd=ROOT, env=self.env, stdout=self.log,
+            stderr=self.log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn {self.name} exited; see {self.log.name}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    time.sleep(1.0)  # let every worker boot, not only the first
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"gunicorn {self.name} did not listen on {self.port}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+def wrk(url: str, script: str, *, connections: int = CONNECTIONS, duration: int = DURATION,
+        env: dict | None = None) -> Run:
+    """One wrk run against `url` with one of our Lua scripts."""
+    threads = max(1, min(2, connections))
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "30s",
+               "-s", str(LUA / script), url]
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, "BENCH_LUA_DIR": str(LUA), **(env or {})})
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stderr[-2000:]}")
+    return parse_wrk(done.stdout)
+
+
+# ------------------------------------------------------------------------------------------- staff login
+
+
+class StaffSession:
+    """A staff user logged in through the real forms (password, then a TOTP code), as wrk's Cookie header."""
+
+    def __init__(self, base: str, credentials: dict):
+        self.base, self.credentials = base, credentials
+        self.last_step = credentials["enrolled_step"]
+
+    def _code(self) -> str:
+        import pyotp
+
+        step = max(int(time.time()) // 30 - 1, self.last_step + 1)
+        while step > int(time.time()) // 30 + 1:  # every usable step spent: wait for the next
+            time.sleep(1)
+        self.last_step = step
+        return pyotp.TOTP(self.credentials["totp_secret"]).at(step * 30)
+
+    def login(self) -> str:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+        def form(path: str, fields: dict) -> str:
+            page = opener.open(self.base + path).read().decode()
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+            data = {**fields, **({"csrf_token": token.group(1)} if token else {})}
+            request = urllib.request.Request(self.base + path, data=urllib.parse.urlencode(data).encode(),
+                                             headers={"Sec-Fetch-Site": "same-origin"})
+            return opener.open(request).geturl()
+
+        form("/staff/login", {"username": self.credentials["username"], "password": self.credentials["password"]})
+        landed = form("/staff/login/totp", {"code": self._code()})
+        if landed.rstrip("/").endswith(("/staff/login", "/staff/login/totp")):
+            raise RuntimeError(f"login as {self.credentials['username']} failed (ended on {landed})")
+        return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def submit_one(base: str) -> str:
+    """File one real tip through the API; return its reference (the flood's target)."""
+    body = json.dumps({"category": "hazard", "sector": "gas", "township": "lingjing", "subject_name": "压测燃气站",
+                       "description": "压测：储罐区报警器被关闭。"}).encode()
+    request = urllib.request.Request(base + "/api/v1/tips", data=body, headers={"Content-Type": "application/json"})
+    return json.loads(urllib.request.urlopen(request).read())["reference"]
+
+
+# ------------------------------------------------------------------------------------------- measuring
+
+
+def interleaved(targets: dict[str, Callable[[], Run]], repeats: int = REPEATS) -> dict[str, Run]:
+    """Each target once per round, `repeats` rounds (after one warm-up round); each target's median run."""
+    for name, measure in targets.items():
+        log(f"  warm-up {name}")
+        with_duration = getattr(measure, "warm", None)
+        (with_duration or measure)()
+    runs: dict[str, list[Run]] = {name: [] for name in targets}
+    for round_ in range(repeats):
+        for name, measure in targets.items():
+            run = measure()
+            runs[name].append(run)
+            log(f"  round {round_ + 1} {name}: {run.rps:.1f} req/s p50 {run.p50_ms:.1f} ms p99 {run.p99_ms:.1f} ms"
+                + (f" non-2xx {run.non2xx}" if run.non2xx else ""))
+    return {name: median_run(found) for name, found in runs.items()}
+
+
+def target(url: str, script: str, warm_seconds: int = WARMUP, **kwargs) -> Callable[[], Run]:
+    def measure() -> Run:
+        return wrk(url, script, **kwargs)
+    measure.warm = lambda: wrk(url, script, **{**kwargs, "duration": warm_seconds})  # type: ignore[attr-defined]
+    return measure
+
+
+def flood(app: str, references: list[str], repeats: int = REPEATS) -> dict[str, Run]:
+    """Submit latency alone, then with FLOOD_CONNECTIONS wrong-code lookups running; rounds interleaved."""
+    submit = {"BENCH_REPORTER": "mixed", "BENCH_SALT": "flood"}
+    lookup_env = {"BENCH_REFERENCES": ",".join(references)}
+    quiet_runs, flooded_runs, lookup_runs = [], [], []
+    wrk(app, "submit.lua", connections=FLOOD_SUBMIT_CONNECTIONS, duration=WARMUP, env=submit)
+    for round_ in range(repeats):
+        quiet_runs.append(wrk(app, "submit.lua", connections=FLOOD_SUBMIT_CONNECTIONS, env=submit))
+        flood_process = subprocess.Popen(
+            ["wrk", "-t2", f"-c{FLOOD_CONNECTIONS}", f"-d{DURATION + WARMUP + 2}s", "--timeout", "30s", "-s",
+             str(LUA / "lookup.lua"), app], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "BENCH_LUA_DIR": str(LUA), **lookup_env})
+        time.sleep(WARMUP)
+        flooded_runs.append(wrk(app, "submit.lua", connections=FLOOD_SUBMIT_CONNECTIONS, env=submit))
+        out, _err = flood_process.communicate()
+        lookup_runs.append(parse_wrk(out))
+        log(f"  round {round_ + 1} flood: submit p99 quiet {quiet_runs[-1].p99_ms:.0f} ms, flooded "
+            f"{flooded_runs[-1].p99_ms:.0f} ms; lookups {lookup_runs[-1].rps:.0f} req/s "
+            f"({lookup_runs[-1].non2xx} refused or not found)")
+    return {"quiet": median_run(quiet_runs), "flooded": median_run(flooded_runs), "lookups": median_run(lookup_runs)}
+
+
+def export_memory(env: dict) -> dict:
+    """Peak RSS of a CSV export of EXPORT_ROWS rows vs one of a hundredth of that, each in a fresh process."""
+    small_rows = max(EXPORT_ROWS // 100, 1)
+    found = {}
+    for label, rows in (("small", small_rows), ("large", EXPORT_ROWS)):
+        log(f"  export {rows:,} rows (csv) in a fresh process")
+        found[label] = json.loads(run_python(env, "-m", "benchmarks.export_rss", str(rows), "csv").strip()
+                                  .splitlines()[-1])
+    return found
+
+
+# ------------------------------------------------------------------------------------------- one database
+
+
+def prepare_database(database: str, env: dict) -> dict:
+    """A fresh data dir (and database), initialised, with the benchmark's staff; return their credentials."""
+    shutil.rmtree(WORK / database, ignore_errors=True)
+    (WORK / database).mkdir(parents=True)
+    if database == "postgresql":
+        for command in (["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", PG_DATABASE],
+                        ["createdb", "-h", "127.0.0.1", "-U", "postgres", PG_DATABASE]):
+            subprocess.run(command, check=True)
+    subprocess.run([str(VENV / "flask"), "tipoff", "init"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads(run_python(env, "-m", "benchmarks.prepare").strip().splitlines()[-1])
+
+
+def top_up(env: dict, total: int) -> float:
+    """Seed up to `total` tips, then rebuild the dashboard's aggregates (both outside any timed part)."""
+    started = time.monotonic()
+    run_python(env, "-m", "benchmarks.seed", str(total))
+    subprocess.run([str(VENV / "flask"), "tipoff", "stats", "refresh"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.monotonic() - started
+    log(f"  {total:,} tips stored, stats refreshed, ANALYZEd ({seconds:.0f} s)")
+    return seconds
+
+
+def measure_database(database: str) -> dict:
+    """All figures for one database."""
+    env = app_env(database)
+    started = time.monotonic()
+    log(f"{database}: preparing")
+    staff = prepare_database(database, env)
+    app = Server("app", "wsgi:app", env)
+    baselines = [Server("hello", "benchmarks.apps:hello", env).start(), Server("kdf", "benchmarks.apps:kdf", env).start()]
+    hello_url, kdf_url = baselines[0].url, baselines[1].url
+    raw: dict = {"levels": list(LEVELS), "seed_seconds": {}}
+    try:
+        per_level: dict[int, dict[str, Run]] = {}
+        for index, level in enumerate(LEVELS):
+            log(f"{database}: level {level:,} tips")
+            raw["seed_seconds"][str(level)] = round(top_up(env, level), 1)
+            app.stop()
+            app.start()
+            handler_cookie = StaffSession(app.url, staff["handler"]).login()
+            overseer_cookie = StaffSession(app.url, staff["overseer"]).login()
+            queue_json = target(app.url + "/api/v1/cases", "get.lua", env={"BENCH_AUTH": staff["token"]})
+            queue_html = target(app.url + "/staff/cases/", "get.lua", env={"BENCH_COOKIE": handler_cookie})
+            targets: dict[str, Callable[[], Run]] = {
+                "hello": target(hello_url, "post.lua"), "kdf": target(kdf_url, "post.lua"),
+                "submit_mixed": target(app.url + "/api/v1/tips", "submit.lua",
+                                       env={"BENCH_REPORTER": "mixed", "BENCH_SALT": f"m{level}"}),
+                "queue_json": queue_json, "queue_html": queue_html,
+            }
+            if index == 1:  # the 100k level: submit efficiency with both kinds of reporter, and the queue
+                targets["submit_anonymous"] = target(app.url + "/api/v1/tips", "submit.lua",
+                                                     env={"BENCH_REPORTER": "anonymous", "BENCH_SALT": "a"})
+                targets["submit_named"] = target(app.url + "/api/v1/tips", "submit.lua",
+                                                 env={"BENCH_REPORTER": "named", "BENCH_SALT": "n"})
+            if index != 1:  # dashboard response time (one connection) at the smallest and the largest level
+                run_python(env, "-c", "from tipoff import create_app\nfrom tipoff.oversight.stats import refresh\n"
+                                      "app = create_app()\nwith app.app_context(): refresh()")
+                targets["dashboard"] = target(app.url + "/staff/oversight/", "get.lua", connections=1,
+                                              env={"BENCH_COOKIE": overseer_cookie})
+            per_level[level] = interleaved(targets)
+            if index == 1:
+                reference = submit_one(app.url)
+                year = reference.split("-")[1]
+                # The real reference (its true hash is verified) and unknown ones (the dummy hash is).
+                references = [reference] + [f"JA-{year}-{9_000_000 + n}" for n in range(9)]
+                raw["flood"] = {k: run_dict(v) for k, v in flood(app.url, references).items()}
+            raw[str(level)] = {name: run_dict(run) for name, run in per_level[level].items()}
+        log(f"{database}: export memory")
+        raw["export"] = export_memory(env)
+    finally:
+        app.stop()
+        for server in baselines:
+            server.stop()
+    raw["seconds"] = round(time.monotonic() - started)
+    raw["checks"] = cross_checks(raw)
+    return {**figures(raw), "raw": raw}
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{platform.node()}: {os.cpu_count()} CPUs ({cpu}){memory}, {platform.system()} {platform.release()}, " \
+           f"Python {platform.python_version()}"
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: `apt-get install wrk` (make bench does it)")
+    databases = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",") if d.strip()]
+    WORK.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    results: dict = {
+        "machine": machine(), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "settings": {"scale": SCALE, "levels": list(LEVELS), "duration_s": DURATION, "warmup_s": WARMUP,
+                     "repeats": REPEATS, "workers": WORKERS, "threads": THREADS, "connections": CONNECTIONS,
+                     "flood_connections": FLOOD_CONNECTIONS, "flood_submit_connections": FLOOD_SUBMIT_CONNECTIONS,
+                     "export_rows": [max(EXPORT_ROWS // 100, 1), EXPORT_ROWS], "export_format": "csv",
+                     "argon2": _argon2_text()},
+    }
+    out = Path(os.environ.get("BENCH_RESULTS", BENCH / "results.json"))
+    for database in databases:
+        results[database] = measure_database(database)
+        results["settings"]["total_seconds"] = round(time.monotonic() - started)
+        # Written after each database, so a failure in the second keeps the first's figures.
+        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(table(results))
+    problems = validate_results(results)
+    print(f"\n{results['machine']}\n{results['date']}, scale {SCALE} {LEVELS}, "
+          f"{results['settings']['total_seconds']} s; written to {out}")
+    if problems:
+        print("results incomplete: " + "; ".join(problems))
+
+
+def _argon2_text() -> str:
+    from benchmarks.apps import PARAMS
+
+    return f"argon2id m={PARAMS.memory_kib} KiB t={PARAMS.time_cost} p={PARAMS.parallelism}"
+
+
+if __name__ == "__main__":
+    main()
