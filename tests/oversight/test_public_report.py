@@ -78,8 +78,25 @@ def craft(app) -> list[date]:
             db.session.add(RewardStat(month=month, department_id=zjj, status="approved", count=2,
                                       amount_fen=500_000, paid_fen=0))
         db.session.add(stat(add_months(months[0], -6), "hazard", 100, 100, 100))
+        roll_up()
         db.session.commit()
     return months
+
+
+def roll_up() -> None:
+    """The rollups the report reads, summed from the hand-made MonthlyStat rows (as `refresh` does)."""
+    from collections import Counter, defaultdict
+
+    from tipoff.oversight.stats import SUMMED, add_rollups
+
+    db.session.flush()
+    months: dict[date, dict[tuple, Counter]] = defaultdict(lambda: defaultdict(Counter))
+    for row in db.session.scalars(select(MonthlyStat)):
+        key = (row.department_id, row.category_code, row.sector_code, row.township_code, row.channel,
+               row.anonymous, row.insider)
+        months[row.month][key].update({f: getattr(row, f) or 0 for f in SUMMED})
+    for month, cells in months.items():
+        add_rollups(month, cells)
 
 
 @pytest.fixture

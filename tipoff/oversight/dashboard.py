@@ -1,6 +1,11 @@
 """The dashboard's figures, read from the monthly aggregates (never a scan of the tips), and the department
 ranking the seed asks for (执法工作情况通报, measure 46).
 
+Every figure reads the narrow rollups (MonthlyRollup: month × department × one dimension value), whose rows
+do not grow with the tips. Only a filter that crosses dimensions — two of category / sector / township /
+channel at once, or one of them with a chart of another (e.g. sectors of one category) — needs MonthlyStat's
+eight-way key; those figures read it, narrowed by the filter (`_rollup` returns None for them).
+
 Scope: the 安委办 (overseer) sees the district and may narrow to a department; a department's leader sees
 only their department. Overdue counts are live (open cases past their deadline: few rows, indexed).
 """
@@ -17,16 +22,16 @@ from tipoff.cases.queue import OPEN_CONDITION
 from tipoff.db import utcnow
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
-from tipoff.oversight.models import DurationStat, MonthlyStat, RewardStat
-from tipoff.oversight.stats import COUNT_FIELDS, month_of, next_month, percentile
+from tipoff.oversight.models import DurationStat, MonthlyRollup, MonthlyStat, RewardStat
+from tipoff.oversight.stats import COUNT_FIELDS, SUMMED, month_of, next_month, percentile
 from tipoff.reference.models import Department
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 DIMENSIONS = {"category": MonthlyStat.category_code, "sector": MonthlyStat.sector_code,
               "township": MonthlyStat.township_code, "channel": MonthlyStat.channel,
               "department": MonthlyStat.department_id}
+FILTERED = ("category", "sector", "township", "channel")
 MAX_MONTHS = 120
-SUMMED = COUNT_FIELDS + ("review_changed",)
 
 
 @dataclass(frozen=True)
@@ -95,8 +100,29 @@ def _conditions(model, wanted: Filter, dimensions: bool = True) -> list:
     return conditions
 
 
-def _sums(*group_by) -> list:
-    return [*group_by, *(func.coalesce(func.sum(getattr(MonthlyStat, f)), 0).label(f) for f in SUMMED)]
+def _rollup(wanted: Filter, dimension: str) -> list | None:
+    """Conditions on MonthlyRollup for a figure broken down by `dimension` ("total": none), or None when
+    the filter crosses dimensions and only MonthlyStat can answer."""
+    chosen = {name: getattr(wanted, name) for name in FILTERED if getattr(wanted, name)}
+    conditions = _conditions(MonthlyRollup, wanted, dimensions=False)
+    if dimension == "sector_township" and set(chosen) <= {"sector", "township"}:
+        conditions.append(MonthlyRollup.dimension == dimension)
+        if "sector" in chosen:
+            conditions.append(MonthlyRollup.key == chosen["sector"])
+        if "township" in chosen:
+            conditions.append(MonthlyRollup.key2 == chosen["township"])
+        return conditions
+    if not chosen:
+        return [*conditions, MonthlyRollup.dimension == dimension]
+    if len(chosen) == 1:
+        ((name, value),) = chosen.items()
+        if dimension in ("total", name):  # the one value's own row answers it
+            return [*conditions, MonthlyRollup.dimension == name, MonthlyRollup.key == value]
+    return None
+
+
+def _sums(model, *group_by) -> list:
+    return [*group_by, *(func.coalesce(func.sum(getattr(model, f)), 0).label(f) for f in SUMMED)]
 
 
 def _row(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,12 +139,20 @@ def _row(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def totals(wanted: Filter) -> dict[str, Any]:
-    values = db.session.execute(select(*_sums()).where(*_conditions(MonthlyStat, wanted))).mappings().one()
-    result = _row(values)
-    anonymous = db.session.scalar(select(func.coalesce(func.sum(MonthlyStat.received), 0)).where(
-        *_conditions(MonthlyStat, wanted), MonthlyStat.anonymous.is_(True)))
-    insider = db.session.scalar(select(func.coalesce(func.sum(MonthlyStat.received), 0)).where(
-        *_conditions(MonthlyStat, wanted), MonthlyStat.insider.is_(True)))
+    rollup = _rollup(wanted, "total")
+    if rollup is not None:
+        values = db.session.execute(select(
+            *_sums(MonthlyRollup), func.coalesce(func.sum(MonthlyRollup.anonymous), 0).label("anonymous"),
+            func.coalesce(func.sum(MonthlyRollup.insider), 0).label("insider")).where(*rollup)).mappings().one()
+        result = _row(values)
+        anonymous, insider = values["anonymous"], values["insider"]
+    else:
+        result = _row(db.session.execute(select(*_sums(MonthlyStat)).where(*_conditions(MonthlyStat, wanted)))
+                      .mappings().one())
+        anonymous = db.session.scalar(select(func.coalesce(func.sum(MonthlyStat.received), 0)).where(
+            *_conditions(MonthlyStat, wanted), MonthlyStat.anonymous.is_(True)))
+        insider = db.session.scalar(select(func.coalesce(func.sum(MonthlyStat.received), 0)).where(
+            *_conditions(MonthlyStat, wanted), MonthlyStat.insider.is_(True)))
     result["anonymous"], result["insider"] = int(anonymous), int(insider)
     result["anonymous_share"] = anonymous / result["received"] if result["received"] else None
     result["insider_share"] = insider / result["received"] if result["received"] else None
@@ -127,17 +161,24 @@ def totals(wanted: Filter) -> dict[str, Any]:
 
 def by_dimension(wanted: Filter, name: str) -> list[tuple[Any, dict[str, Any]]]:
     """Counts per category / sector / township / channel / department, most tips first."""
-    column = DIMENSIONS[name]
-    rows = db.session.execute(select(*_sums(column.label("key"))).where(*_conditions(MonthlyStat, wanted))
+    rollup = _rollup(wanted, "total" if name == "department" else name)
+    if rollup is not None:
+        model, conditions = MonthlyRollup, rollup
+        column = MonthlyRollup.department_id if name == "department" else MonthlyRollup.key
+    else:
+        model, conditions, column = MonthlyStat, _conditions(MonthlyStat, wanted), DIMENSIONS[name]
+    rows = db.session.execute(select(*_sums(model, column.label("key"))).where(*conditions)
                               .group_by(column)).mappings()
-    return sorted(((r["key"], _row(r)) for r in rows), key=lambda kv: -kv[1]["received"])
+    return sorted(((r["key"], _row(r)) for r in rows), key=lambda kv: (-kv[1]["received"], str(kv[0])))
 
 
 def trend(wanted: Filter) -> list[tuple[date, dict[str, Any]]]:
     """Per month, every month of the period (zeros included, so the line has no gaps)."""
+    rollup = _rollup(wanted, "total")
+    model, conditions = (MonthlyRollup, rollup) if rollup is not None else (MonthlyStat,
+                                                                            _conditions(MonthlyStat, wanted))
     rows = {r["month"]: _row(r) for r in db.session.execute(
-        select(*_sums(MonthlyStat.month.label("month"))).where(*_conditions(MonthlyStat, wanted))
-        .group_by(MonthlyStat.month)).mappings()}
+        select(*_sums(model, model.month.label("month"))).where(*conditions).group_by(model.month)).mappings()}
     months, month = [], wanted.month_from
     while month <= wanted.month_to:
         months.append((month, rows.get(month) or _row({f: 0 for f in COUNT_FIELDS})))
@@ -147,10 +188,15 @@ def trend(wanted: Filter) -> list[tuple[date, dict[str, Any]]]:
 
 def heat(wanted: Filter) -> dict[tuple[str, str], int]:
     """Tips per sector × township."""
-    rows = db.session.execute(select(MonthlyStat.sector_code, MonthlyStat.township_code,
-                                     func.sum(MonthlyStat.received)).where(*_conditions(MonthlyStat, wanted))
-                              .group_by(MonthlyStat.sector_code, MonthlyStat.township_code))
-    return {(sector, township): int(n) for sector, township, n in rows}
+    rollup = _rollup(wanted, "sector_township")
+    if rollup is not None:
+        sector, township, received, conditions = MonthlyRollup.key, MonthlyRollup.key2, MonthlyRollup.received, rollup
+    else:
+        sector, township, received = MonthlyStat.sector_code, MonthlyStat.township_code, MonthlyStat.received
+        conditions = _conditions(MonthlyStat, wanted)
+    rows = db.session.execute(select(sector, township, func.sum(received)).where(*conditions)
+                              .group_by(sector, township))
+    return {(sector_code, township_code): int(n) for sector_code, township_code, n in rows}
 
 
 def durations(wanted: Filter, department_id: int | None = None) -> dict[str, dict[str, int | None]]:

@@ -2,8 +2,8 @@
 (典型案例) written for publication.
 
 The aggregates are rebuilt per month by `tipoff.oversight.stats.refresh` (incrementally: only months with
-new activity), so the dashboard's cost depends on the number of months × dimensions, not on the number
-of tips.
+new activity). The dashboard reads the narrow rollups (MonthlyRollup), so its cost depends on the number of
+months × departments × the values of one dimension, not on the number of tips.
 """
 from __future__ import annotations
 
@@ -48,6 +48,51 @@ class MonthlyStat(db.Model):
     satisfied: Mapped[int] = mapped_column(Integer, default=0)
     basically_satisfied: Mapped[int] = mapped_column(Integer, default=0)
     unsatisfied: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Measures:
+    """The counts every aggregate row carries (the same meaning as MonthlyStat's columns)."""
+
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    concluded: Mapped[int] = mapped_column(Integer, default=0)
+    substantiated: Mapped[int] = mapped_column(Integer, default=0)
+    partially_substantiated: Mapped[int] = mapped_column(Integer, default=0)
+    unsubstantiated: Mapped[int] = mapped_column(Integer, default=0)
+    unverifiable: Mapped[int] = mapped_column(Integer, default=0)
+    merged: Mapped[int] = mapped_column(Integer, default=0)
+    transfers: Mapped[int] = mapped_column(Integer, default=0)
+    objections: Mapped[int] = mapped_column(Integer, default=0)
+    review_changed: Mapped[int] = mapped_column(Integer, default=0)
+    overdue_open: Mapped[int] = mapped_column(Integer, default=0)
+    concluded_on_time: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    basically_satisfied: Mapped[int] = mapped_column(Integer, default=0)
+    unsatisfied: Mapped[int] = mapped_column(Integer, default=0)
+    anonymous: Mapped[int] = mapped_column(Integer, default=0)  # tips received anonymously
+    insider: Mapped[int] = mapped_column(Integer, default=0)    # tips received from insiders
+
+
+class MonthlyRollup(Measures, db.Model):
+    """MonthlyStat summed down to one month × department × ONE dimension value — what the dashboard and the
+    public report read. MonthlyStat's key crosses eight dimensions, so its rows grow almost like the tips;
+    a rollup's rows are bounded by months × departments × the values of one dimension (reference data).
+
+    `dimension` is "total" (key ""), "category", "sector", "township" ("" when unknown), "channel", or
+    "sector_township" (the heat map: key is the sector, key2 the township). Per department is "total"
+    grouped by department_id. Rebuilt with MonthlyStat, month by month, in the same transaction.
+    """
+
+    __tablename__ = "stats_rollups"
+    __table_args__ = (Index("ix_stats_rollups_dimension_month", "dimension", "month", "department_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, index=True)  # the first day of the month
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    dimension: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(32), default="")
+    key2: Mapped[str] = mapped_column(String(32), default="")
 
 
 class DurationStat(db.Model):

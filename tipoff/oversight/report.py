@@ -1,7 +1,8 @@
 """The public report (公开数据): monthly figures read from the aggregates, with small cells suppressed.
 
-The report reads only MonthlyStat, DurationStat and RewardStat (kept by tipoff.oversight.stats), never the
-tips, so it costs the same at a million tips as at ten thousand.
+The report reads only the rollups (MonthlyRollup: month × department × one dimension value), DurationStat and
+RewardStat (kept by tipoff.oversight.stats), never the tips, so it costs the same at a million tips as at ten
+thousand.
 
 Disclosure control. Anyone may ask for any period, and the default window slides every month, so a total over
 several months could be subtracted from another period's total to give a single month away. Hence the unit
@@ -30,7 +31,7 @@ from tipoff import money
 from tipoff.db import as_utc
 from tipoff.errors import ValidationFailed
 from tipoff.extensions import db
-from tipoff.oversight.models import DurationStat, MonthlyStat, RewardStat, StatsState
+from tipoff.oversight.models import DurationStat, MonthlyRollup, RewardStat, StatsState
 
 SMALL = 5
 LESS = "<5"     # a count below SMALL
@@ -243,15 +244,16 @@ def _where(model, period: Period):
 
 def _monthly_totals(period: Period) -> dict[date, tuple[int, int, int]]:
     rows = db.session.execute(
-        select(MonthlyStat.month, func.sum(MonthlyStat.received), func.sum(MonthlyStat.concluded),
-               func.sum(MonthlyStat.substantiated) + func.sum(MonthlyStat.partially_substantiated))
-        .where(*_where(MonthlyStat, period)).group_by(MonthlyStat.month))
+        select(MonthlyRollup.month, func.sum(MonthlyRollup.received), func.sum(MonthlyRollup.concluded),
+               func.sum(MonthlyRollup.substantiated) + func.sum(MonthlyRollup.partially_substantiated))
+        .where(*_where(MonthlyRollup, period), MonthlyRollup.dimension == "total").group_by(MonthlyRollup.month))
     return {m: (int(r or 0), int(c or 0), int(v or 0)) for m, r, c, v in rows}
 
 
-def _received_by(column, period: Period) -> dict[tuple[date, str], int]:
-    rows = db.session.execute(select(MonthlyStat.month, column, func.sum(MonthlyStat.received))
-                              .where(*_where(MonthlyStat, period)).group_by(MonthlyStat.month, column))
+def _received_by(dimension: str, period: Period) -> dict[tuple[date, str], int]:
+    rows = db.session.execute(select(MonthlyRollup.month, MonthlyRollup.key, func.sum(MonthlyRollup.received))
+                              .where(*_where(MonthlyRollup, period), MonthlyRollup.dimension == dimension)
+                              .group_by(MonthlyRollup.month, MonthlyRollup.key))
     counts: dict[tuple[date, str], int] = {}
     for month, code, n in rows:
         counts[(month, code or "")] = counts.get((month, code or ""), 0) + int(n or 0)
@@ -298,9 +300,8 @@ def _overview(period: Period, totals: dict[date, tuple[int, int, int]]) -> list[
             for k, month in enumerate(months + [None])]
 
 
-def _breakdown(key: str, column, codes: list[str], names: dict[str, str], period: Period,
-               received: list[int]) -> Breakdown:
-    counts = _received_by(column, period)
+def _breakdown(key: str, codes: list[str], names: dict[str, str], period: Period, received: list[int]) -> Breakdown:
+    counts = _received_by(key, period)
     months = period.months
     codes = codes + sorted({code for (_, code) in counts} - set(codes))
     values = [[counts.get((m, code), 0) for m in months] for code in codes]
@@ -330,13 +331,12 @@ def build_report(period: Period, this_month: date) -> PublicReport:
     received = [totals.get(m, (0, 0, 0))[0] for m in months]
     # Active rows, and any other code with tips in the period. Rows only add or drop zero cells, which never
     # change what a month hides (protect_column looks at the counts above zero), so the period cannot matter.
-    dimensions = (("category", MonthlyStat.category_code, reference.active_categories(), reference.all_categories()),
-                  ("sector", MonthlyStat.sector_code, reference.active_sectors(), reference.all_sectors()),
-                  ("township", MonthlyStat.township_code, reference.active_townships(), reference.all_townships()))
+    dimensions = (("category", reference.active_categories(), reference.all_categories()),
+                  ("sector", reference.active_sectors(), reference.all_sectors()),
+                  ("township", reference.active_townships(), reference.all_townships()))
     breakdowns = []
-    for key, column, active, everything in dimensions:
+    for key, active, everything in dimensions:
         codes = [row.code for row in active] + ([""] if key == "township" else [])  # "": not given
-        breakdowns.append(_breakdown(key, column, codes, {row.code: row.name for row in everything}, period,
-                                     received))
+        breakdowns.append(_breakdown(key, codes, {row.code: row.name for row in everything}, period, received))
     overview = _overview(period, totals)
     return PublicReport(period, this_month, overview[:-1], overview[-1], breakdowns, refreshed_at())

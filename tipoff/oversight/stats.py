@@ -1,11 +1,12 @@
 """The dashboard's aggregates: rebuilt per Beijing month, incrementally (only months with new activity).
 
 `refresh()` finds the months touched since the last run — new tips, case events, reward events and
-satisfaction ratings — and rebuilds MonthlyStat, DurationStat and RewardStat rows for exactly those months
-from the tips received in them. A month holds at most tens of thousands of tips, so a refresh costs the same
-at a million tips as at ten thousand, and the dashboard reads only these tables. Run it from cron every few
-minutes (`flask tipoff stats refresh`); the dashboard also refreshes when its figures are older than
-STALE_AFTER.
+satisfaction ratings — and rebuilds MonthlyStat, MonthlyRollup, DurationStat and RewardStat rows for exactly
+those months from the tips received in them. A month holds at most tens of thousands of tips, so a refresh
+costs the same at a million tips as at ten thousand. The dashboard and the public report read the rollups
+(one dimension at a time: their rows do not grow with the tips), not MonthlyStat, whose eight-way key does.
+Run it from cron every few minutes (`flask tipoff stats refresh`); the dashboard also refreshes when its
+figures are older than STALE_AFTER.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tipoff.db import as_utc, utcnow
 from tipoff.extensions import db
 from tipoff.intake.models import CaseEvent, Tip
 from tipoff.intake.submission import INSIDER_FOLLOWUP
-from tipoff.oversight.models import DurationStat, MonthlyStat, RewardStat, StatsState
+from tipoff.oversight.models import DurationStat, MonthlyRollup, MonthlyStat, RewardStat, StatsState
 
 STALE_AFTER = timedelta(minutes=10)
 VERIFIED = ("substantiated", "partially_substantiated")
@@ -114,7 +115,7 @@ def _rebuild_month(month: date, now: datetime) -> int:
     from tipoff.followup.models import SatisfactionRating
 
     start, end = month_bounds(month)
-    for model in (MonthlyStat, DurationStat, RewardStat):
+    for model in (MonthlyStat, MonthlyRollup, DurationStat, RewardStat):
         db.session.execute(delete(model).where(model.month == month))
     rows = db.session.execute(
         select(Tip.id, Tip.department_id, Tip.category_code, Tip.sector_code, Tip.township_code, Tip.channel,
@@ -159,12 +160,13 @@ def _rebuild_month(month: date, now: datetime) -> int:
             # On time: within T3 plus approved extensions — the clock the handler worked to (calendar days).
             cell["concluded_on_time"] += (as_utc(r.concluded_at) - as_utc(r.accepted_at)).total_seconds() \
                 <= (t3_days + (r.extension_days or 0)) * DAY
-    changed = _review_changed(reviewed)
+    for _tip_id, key in _review_changed(reviewed):
+        cells[key]["review_changed"] += 1
     for key, cell in cells.items():
         db.session.add(MonthlyStat(month=month, department_id=key[0], category_code=key[1], sector_code=key[2],
                                    township_code=key[3], channel=key[4], anonymous=key[5], insider=key[6],
-                                   **{k: cell[k] for k in COUNT_FIELDS}, review_changed=sum(
-                                       1 for tip_id, k in changed if k == key)))
+                                   **{k: cell[k] for k in SUMMED}))
+    add_rollups(month, cells)
     for (department_id, metric), histogram in durations.items():
         db.session.add_all(DurationStat(month=month, department_id=department_id, metric=metric, days=days,
                                         count=n) for days, n in histogram.items())
@@ -175,6 +177,33 @@ def _rebuild_month(month: date, now: datetime) -> int:
 COUNT_FIELDS = ("received", "accepted", "rejected", "concluded", "substantiated", "partially_substantiated",
                 "unsubstantiated", "unverifiable", "merged", "transfers", "objections", "overdue_open",
                 "concluded_on_time", "satisfied", "basically_satisfied", "unsatisfied")
+SUMMED = COUNT_FIELDS + ("review_changed",)
+ROLLUP_FIELDS = SUMMED + ("anonymous", "insider")
+# How a MonthlyStat key (department, category, sector, township, channel, anonymous, insider) maps to the
+# rollups' (key, key2) for each dimension.
+ROLLUP_KEYS = {
+    "total": lambda k: ("", ""),
+    "category": lambda k: (k[1], ""),
+    "sector": lambda k: (k[2], ""),
+    "township": lambda k: (k[3], ""),
+    "channel": lambda k: (k[4], ""),
+    "sector_township": lambda k: (k[2], k[3]),
+}
+
+
+def add_rollups(month: date, cells: dict[tuple, Counter]) -> None:
+    """Sum the month's cells — MonthlyStat key (department, category, sector, township, channel, anonymous,
+    insider) → counts — down to one dimension at a time (MonthlyRollup)."""
+    sums: dict[tuple, Counter] = defaultdict(Counter)
+    for key, cell in cells.items():
+        measures = Counter({f: cell[f] for f in SUMMED})
+        measures["anonymous"] = cell["received"] if key[5] else 0
+        measures["insider"] = cell["received"] if key[6] else 0
+        for dimension, pick in ROLLUP_KEYS.items():
+            sums[(key[0], dimension, *pick(key))].update(measures)
+    db.session.add_all(MonthlyRollup(month=month, department_id=department_id, dimension=dimension, key=key,
+                                     key2=key2, **{f: measures[f] for f in ROLLUP_FIELDS})
+                       for (department_id, dimension, key, key2), measures in sums.items())
 
 
 def _review_changed(tip_ids: list[int]) -> list[tuple[int, tuple]]:
