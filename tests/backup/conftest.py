@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.backup.helpers import install_backup_public_key, make_backup_key
-from tests.conftest import PG_URL, _pg_url
+from tests.conftest import PG_URL, _pg_url, totp_step
 
 
 @pytest.fixture
@@ -43,7 +43,6 @@ def fresh_pg_schema():
 @pytest.fixture
 def make_staff_on():
     """Staff and a client on an app other than the suite's `app` (e.g. a SQLite source on a PostgreSQL run)."""
-    import time
 
     import pyotp
 
@@ -62,7 +61,7 @@ def make_staff_on():
                                             department_code=department, password=PASSWORD,
                                             must_change_password=False, actor="test")
                 secret = services.begin_totp_enrolment(user)
-                step = int(time.time()) // 30 - 1
+                step = totp_step()
                 services.confirm_totp_enrolment(user, pyotp.TOTP(secret).at(step * 30), actor=user)
                 people[key] = Staff(user.id, key, role, department, secret)
                 people[key]._last_step = step

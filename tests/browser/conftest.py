@@ -9,14 +9,13 @@ import os
 import re
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pyotp
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, make_app
+from tests.conftest import PASSWORD, make_app, totp_step
 from tipoff.accounts import services as accounts
 from tipoff.extensions import db
 
@@ -109,7 +108,7 @@ class Desk:
                                         must_change_password=False, actor="test")
             self.secret = accounts.begin_totp_enrolment(user)
             # Enrol with the previous step's code, leaving the current and next steps for logins.
-            self.last_step = int(time.time()) // 30 - 1
+            self.last_step = totp_step()
             accounts.confirm_totp_enrolment(user, pyotp.TOTP(self.secret).at(self.last_step * 30), actor=user)
             db.session.commit()
         self.username, self.base = username, base
@@ -118,11 +117,8 @@ class Desk:
 
     def next_code(self) -> str:
         """A code for a 30-s step the server has not seen yet (each step is accepted once)."""
-        step = max(int(time.time()) // 30 - 1, self.last_step + 1)
-        while step > int(time.time()) // 30 + 1:  # all usable steps spent: wait for the next one
-            time.sleep(0.5)
-        self.last_step = step
-        return pyotp.TOTP(self.secret).at(step * 30)
+        self.last_step = totp_step(after=self.last_step)
+        return pyotp.TOTP(self.secret).at(self.last_step * 30)
 
     def login(self) -> None:
         page = self.page

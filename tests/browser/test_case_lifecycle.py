@@ -72,7 +72,7 @@ def test_tip_from_report_through_transfer_extension_conclusion_objection_to_clos
     zjj.open_case(reference)
     page = zjj.page
     assert DESCRIPTION in page.locator("#description-title + p").inner_text()
-    assert "待受理" in page.locator("dl.facts").inner_text()
+    assert "待受理" in page.locator("dl.facts").first.inner_text()
     transfer = zjj.action("移交")
     transfer.get_by_label("移交给").select_option(label="区应急管理局")
     # By name, not label: every action form renders its field as id="reason", so the label of the
@@ -88,15 +88,15 @@ def test_tip_from_report_through_transfer_extension_conclusion_objection_to_clos
     text = citizen_status("lifecycle-04-citizen-transferred.png")
     assert state_heading() == "已提交，等待受理"
     assert "您的举报已转由 区应急管理局 办理。" in citizen.locator("#messages").inner_text()
-    assert "区应急管理局" in citizen.locator("dl.facts").inner_text()
+    assert "区应急管理局" in citizen.locator("dl.facts").first.inner_text()
     assert TRANSFER_REASON not in text  # the internal reason stays internal
 
     # 3. 区应急管理局 accepts.
     yjj.open_case(reference)
-    assert "区应急管理局" in yjj.page.locator("dl.facts").inner_text()
+    assert "区应急管理局" in yjj.page.locator("dl.facts").first.inner_text()
     yjj.submit(yjj.action("受理"), "受理")
     assert "已受理，核查期限 60 日。" in yjj.page.locator(".flashes").inner_text()
-    assert "核查中" in yjj.page.locator("dl.facts").inner_text()
+    assert "核查中" in yjj.page.locator("dl.facts").first.inner_text()
 
     citizen_status("lifecycle-05-citizen-accepted.png")
     assert state_heading() == "已受理，正在核查"
@@ -128,7 +128,7 @@ def test_tip_from_report_through_transfer_extension_conclusion_objection_to_clos
     yjj.shot("lifecycle-08-yjj-conclude-form.png")
     yjj.submit(conclude, "办结")
     assert "已办结，并已告知举报人核查结论。" in yjj.page.locator(".flashes").inner_text()
-    assert "已办结" in yjj.page.locator("dl.facts").inner_text()
+    assert "已办结" in yjj.page.locator("dl.facts").first.inner_text()
     history = yjj.page.locator("#history-title + .table-wrap").inner_text()
     assert "100000.00" in history and DECISION_NO in history and "penalty" in history
 
@@ -152,7 +152,7 @@ def test_tip_from_report_through_transfer_extension_conclusion_objection_to_clos
 
     # 7. Re-review: concluded again, then closed.
     yjj.page.reload()
-    assert "复查中" in yjj.page.locator("dl.facts").inner_text()
+    assert "复查中" in yjj.page.locator("dl.facts").first.inner_text()
     conclude = yjj.action("办结")
     conclude.locator("select[name=outcome]").select_option(label="属实")
     conclude.locator("textarea[name=summary]").fill(REVIEW_SUMMARY)
@@ -161,7 +161,7 @@ def test_tip_from_report_through_transfer_extension_conclusion_objection_to_clos
 
     yjj.submit(yjj.action("结案"), "结案")
     assert "举报人申请复查的期限尚未届满，暂不能结案。" in yjj.page.locator("#error-summary").inner_text()
-    assert "已办结" in yjj.page.locator("dl.facts").inner_text()
+    assert "已办结" in yjj.page.locator("dl.facts").first.inner_text()
     yjj.shot("lifecycle-11-yjj-close-refused.png")
 
     # The 10-day objection window (T6) cannot be waited out in a test: move the deadline into the past,
@@ -173,7 +173,7 @@ def test_tip_from_report_through_transfer_extension_conclusion_objection_to_clos
     yjj.open_case(reference)  # (not reload: the refused close was a POST the browser would resend)
     yjj.submit(yjj.action("结案"), "结案")
     assert "已结案。" in yjj.page.locator(".flashes").inner_text()
-    assert "已结案" in yjj.page.locator("dl.facts").inner_text()
+    assert "已结案" in yjj.page.locator("dl.facts").first.inner_text()
     yjj.shot("lifecycle-12-yjj-closed.png")
 
     citizen_status("lifecycle-13-citizen-closed.png")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from dataclasses import dataclass, field
 
 import pyotp
@@ -12,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from tests.conftest import PASSWORD, Staff, make_app
+from tests.conftest import PASSWORD, Staff, make_app, totp_step
 from tests.intake.helpers import NAMED
 from tests.security.logguard import CLIENT_ENVIRON, log_guard  # noqa: F401  (re-exported fixture)
 from tipoff.extensions import db
@@ -79,7 +78,7 @@ def create_staff(app, role: str, department: str | None, username: str) -> Staff
                                     department_code=department, password=PASSWORD,
                                     must_change_password=False, actor="test")
         secret = services.begin_totp_enrolment(user)
-        step = int(time.time()) // 30 - 1
+        step = totp_step()
         services.confirm_totp_enrolment(user, pyotp.TOTP(secret).at(step * 30), actor=user)
         staff = Staff(user.id, username, role, department, secret)
         staff._last_step = step
