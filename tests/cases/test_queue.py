@@ -1,6 +1,7 @@
 """The queue's views: all open cases, overdue only, due today only — in the page and the API, in scope."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -94,3 +95,27 @@ def test_api_queue_takes_the_same_filters(app, make_staff, three_cases):
     assert [c["reference"] for c in today["cases"]] == [three_cases["today"]]
     bad = client.get("/api/v1/cases?due=soon", headers=headers)
     assert bad.status_code == 422 and "due" in bad.get_json()["error"]["fields"]
+
+
+def test_api_rows_are_exactly_the_documented_summary(app, make_staff, three_cases):
+    """The queue's hand-written row JSON (tipoff.cases.api.summary_json) equals the schema's dump of the case."""
+    from tipoff.cases.api import CaseSummarySchema, summary, summary_json
+    from tipoff.cases.queue import queue
+
+    handler = make_staff("handler", "zjj")
+    with app.app_context():
+        user = db.session.get(User, handler.id)
+        rows = queue(user)
+        assert len(rows) == 3
+        for row in rows:
+            tip = db.session.scalar(select(Tip).where(Tip.reference == row.reference))
+            assert summary_json(row) == CaseSummarySchema().dump(summary(tip))
+
+
+def test_page_badges_and_labels_are_the_macros(client, login_as, three_cases):
+    login_as("handler", "zjj")
+    body = client.get("/staff/cases/").get_data(as_text=True)
+    assert re.search(r'<span class="badge badge-bad">已逾期（\d{4}-\d{2}-\d{2}）</span>', body)
+    assert '<span class="badge badge-warn">今日到期</span>' in body
+    assert re.search(r'<span class="badge badge-ok">\d{4}-\d{2}-\d{2} 前</span>', body)
+    assert body.count("待受理") >= 3 and body.count("区住房和城乡建设局") >= 3

@@ -29,11 +29,12 @@ from tipoff.intake.kdf_slots import lookup_kdf_slot
 from tipoff.intake.models import ReporterIdentity, Tip, TipMessage
 from tipoff.intake.proof import make_proof, read_proof
 from tipoff.intake.submission import WEB, Catalogue, ReporterDetails, parse_reporter, parse_submission
+from tipoff.reference.cache import cached
 from tipoff.reference.models import Category, Sector, Township
 from tipoff.retention.policy import DESTROYED_NOTICE
 from tipoff.reference.services import department_by_code
 from tipoff.routing.matcher import Decision, TipFacts
-from tipoff.routing.services import route_tip
+from tipoff.routing.services import decide
 
 ACCESS_CODE_DIGITS = 16
 REFERENCE_PREFIX = "JA"
@@ -69,7 +70,12 @@ class Receipt:
 
 
 def catalogue() -> Catalogue:
-    """The codes a submission may use now (one round trip for the three lists: it is on every submit)."""
+    """The codes a submission may use now (reused until reference data changes: tipoff.reference.cache)."""
+    return cached("intake_catalogue", _load_catalogue)
+
+
+def _load_catalogue() -> Catalogue:
+    """The codes a submission may use, read in one round trip for the three lists."""
     kinds = {"category": Category, "sector": Sector, "township": Township}
     stmt = union_all(*(select(literal(kind).label("kind"), model.code).where(model.active.is_(True))
                        for kind, model in kinds.items()))
@@ -143,7 +149,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     if route_to is not None:
         decision, department = route_to, department_by_code(route_to.department_code)
     else:
-        decision, department = route_tip(TipFacts(submission.category, submission.sector,
+        decision, department = decide(TipFacts(submission.category, submission.sector,
                                                   submission.township, submission.description))
     data_key = crypto.new_data_key("tip")
     received_at = utcnow().replace(microsecond=0)

@@ -1,13 +1,15 @@
 """Routing against the live reference data: build the matcher's inputs from the database."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 
 from tipoff.extensions import db
+from tipoff.reference.cache import cached
 from tipoff.reference.models import Department, RoutingRule, Sector, Township
-from tipoff.routing.matcher import Decision, Jurisdiction, Rule, TipFacts, route
+from tipoff.routing.matcher import Decision, Jurisdiction, Rule, TipFacts, ordered, route
 
 
 def rule_from_row(row: RoutingRule) -> Rule:
@@ -38,8 +40,47 @@ def current_jurisdiction() -> Jurisdiction:
     return Jurisdiction(leads, townships, {d.code: d.name for d in departments.values()})
 
 
+@dataclass(frozen=True)
+class AcceptingDepartment:
+    """The accepting department as a submission stores and shows it (plain values: safe to cache)."""
+
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """The rules in force today, in the order tried, with the jurisdiction and the active departments."""
+
+    rules: tuple[Rule, ...]
+    where: Jurisdiction
+    departments: dict[str, AcceptingDepartment]
+
+
+def _load_table() -> RoutingTable:
+    departments = {code: AcceptingDepartment(id_, code, name) for id_, code, name in db.session.execute(
+        select(Department.id, Department.code, Department.name).where(Department.active.is_(True)))}
+    return RoutingTable(tuple(ordered(current_rules())), current_jurisdiction(), departments)
+
+
+def routing_table() -> RoutingTable:
+    """The routing table as it stands (reused until reference data changes: tipoff.reference.cache)."""
+    return cached("routing_table", _load_table)
+
+
+def decide(facts: TipFacts) -> tuple[Decision, AcceptingDepartment]:
+    """Decide who accepts a tip from the cached table: the decision and the accepting department.
+
+    The matcher only accepts active departments (Jurisdiction.names), so the accepting one is always in
+    the table's departments.
+    """
+    table = routing_table()
+    decision = route(facts, table.rules, table.where)
+    return decision, table.departments[decision.department_code]
+
+
 def route_tip(facts: TipFacts) -> tuple[Decision, Department]:
-    """Decide who accepts a tip, returning the decision and the accepting department."""
-    decision = route(facts, current_rules(), current_jurisdiction())
-    department = db.session.scalar(select(Department).where(Department.code == decision.department_code))
-    return decision, department
+    """Decide who accepts a tip, returning the decision and the accepting department (an ORM row)."""
+    decision, accepting = decide(facts)
+    return decision, db.session.get(Department, accepting.id)

@@ -1,0 +1,96 @@
+"""The per-process reference cache (tipoff.reference.cache): reused, yet never stale after a change,
+whether the change is made in this process or by another worker sharing the database."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import select
+
+from config import TestingConfig
+from tests.intake.helpers import VALID, receipt_of
+from tipoff import create_app
+from tipoff.intake import services as intake
+from tipoff.extensions import db
+from tipoff.intake.models import Tip
+from tipoff.reference import cache
+from tipoff.reference.models import Category, Department
+from tipoff.reference.services import update_sector_lead
+from tipoff.routing.rules import get_rule, save_rule
+from tipoff.routing.services import routing_table
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _department_of(app, reference: str) -> str:
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.reference == reference))
+        return db.session.get(Department, tip.department_id).code
+
+
+def _other_worker(app):
+    """A second app on the same database: what another gunicorn worker or a CLI process is."""
+    keys = ("TIPOFF_DATA_DIR", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_ENGINE_OPTIONS")
+    return create_app(TestingConfig, {k: app.config[k] for k in keys if k in app.config})
+
+
+def test_the_table_is_reused_until_something_changes(app):
+    with app.app_context():
+        first = routing_table()
+        db.session.commit()  # a new transaction reads the version again, and it has not moved
+        assert routing_table() is first
+        update_sector_lead("gas", "xfj", actor="test")
+        assert routing_table() is not first
+
+
+def test_a_change_by_another_worker_reaches_this_one(app):
+    client = app.test_client()
+    assert _department_of(app, receipt_of(client.post("/report", data=VALID))[0]) == "zjj"  # warms the cache
+    other = _other_worker(app)
+    with other.app_context():
+        update_sector_lead("gas", "xfj", actor="test")  # audited, like every edit through the services
+        db.session.remove()
+        db.engine.dispose()
+    assert _department_of(app, receipt_of(client.post("/report", data=VALID))[0]) == "xfj"
+
+
+def test_a_rule_edited_elsewhere_is_followed_by_the_next_tip(app):
+    client = app.test_client()
+    receipt_of(client.post("/report", data=VALID))
+    other = _other_worker(app)
+    with other.app_context():
+        row = get_rule("r4_hazchem_transport")
+        values = {name: getattr(row, name) for name in ("priority", "category_codes", "township_codes", "keywords",
+                                                         "accept_by", "source", "effective_from", "active")}
+        save_rule("r4_hazchem_transport", {**values, "sector_codes": ["gas"], "department_code": "xfj",
+                                           "copy_to": [], "explanation": "试行：燃气由区消防救援大队受理。",
+                                           "supervised": False}, actor="test")
+        db.session.remove()
+        db.engine.dispose()
+    reference = receipt_of(client.post("/report", data=VALID))[0]
+    assert _department_of(app, reference) == "xfj"
+
+
+def test_an_unaudited_change_in_this_process_is_seen_at_once(app):
+    """Any ORM write to a reference row clears the store, audited or not (tests, loaders)."""
+    with app.app_context():
+        assert "hazard" in intake.catalogue().categories
+        db.session.scalar(select(Category).where(Category.code == "hazard")).active = False
+        db.session.flush()
+        # Uncommitted: this session sees its own change, and nothing it reads now is kept for others.
+        assert "hazard" not in intake.catalogue().categories
+        db.session.rollback()
+        assert "hazard" in intake.catalogue().categories
+        db.session.scalar(select(Category).where(Category.code == "hazard")).active = False
+        db.session.commit()
+        assert "hazard" not in intake.catalogue().categories
+    response = app.test_client().post("/report", data=VALID)
+    assert response.status_code == 422 and "未知的举报类别" in response.get_data(as_text=True)
+
+
+def test_every_audited_reference_change_moves_the_version():
+    """A new `record("reference…")` or `record("routing…")` must be listed, or other workers would not see it."""
+    actions = set()
+    for path in (ROOT / "tipoff").rglob("*.py"):
+        actions |= set(re.findall(r'record\(\s*f?"((?:reference|routing)\.[a-z_.]+)"', path.read_text("utf-8")))
+    assert actions and actions <= set(cache.VERSION_ACTIONS)
