@@ -178,6 +178,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     if submission.reporter is not None:
         _add_identity(tip, submission.reporter, source="submission" if channel == WEB else "operator")
     stored: list = []
+    committing = False
     try:
         stored = store_evidence(tip, prepared, uploaded_by="reporter" if channel == WEB else "operator",
                                 actor=entered_by)
@@ -194,10 +195,15 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
                         "named": submission.reporter is not None, "insider": submission.insider,
                         "routing_rule": decision.rule_code, "supervised": decision.supervised})
         faults.hold("tip.before_commit")
+        committing = True
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        discard(stored)  # no receipt, no tip, and no orphaned evidence files
+        if not committing or isinstance(exc, IntegrityError):
+            discard(stored)  # nothing was saved: no receipt, no tip, and no orphaned evidence files
+        # Otherwise the connection failed during COMMIT and the outcome is unknown: the files stay. Had
+        # the tip been saved they are its evidence (a retry with the same Idempotency-Key returns its
+        # receipt); had it not, they are ciphertext whose data key was never stored.
         if not isinstance(exc, IntegrityError):
             raise
         # The same Idempotency-Key arrived twice at once: the other request stored the tip.

@@ -146,7 +146,7 @@ def _server_error(exc):
             return database_unavailable_response(exc)
         current_app.logger.warning("database unavailable on %s: %s", request.endpoint, type(exc).__name__)
         forget_failed_transaction()
-        notice = _("数据库暂时无法访问，举报没有提交成功，也没有生成举报编号。您填写的内容都还在，请过一两分钟再次点击提交。")
+        notice = _("数据库暂时无法访问，举报没有提交成功，也没有生成举报编号。您填写的内容都还在，请过一两分钟再次点击提交；万一刚才其实已经登记，再次提交也只会显示同一个举报编号，不会重复登记。")
         if request.files.getlist("evidence"):
             notice += _("（出于安全原因，浏览器不会保留已选择的文件，请重新选择。）")
         body, status = _render_form(_typed(), status=503, notice=notice)
