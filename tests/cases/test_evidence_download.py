@@ -65,3 +65,15 @@ def test_anonymous_visitors_are_sent_to_login(app, client):
     reference, photo, _ = _tip_with_files(app)
     response = client.get(f"/staff/cases/{reference}/evidence/{photo}")
     assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+
+
+def test_a_file_lost_by_the_storage_is_a_clear_404_not_a_500(app, client, login_as):
+    from pathlib import Path
+
+    reference, photo, _ = _tip_with_files(app)
+    with app.app_context():
+        stored = db.session.get(Attachment, photo).stored_name
+    (Path(app.config["TIPOFF_DATA_DIR"]) / "attachments" / stored).unlink()
+    login_as("handler", "zjj")
+    response = client.get(f"/staff/cases/{reference}/evidence/{photo}")
+    assert response.status_code == 404 and "找不到" in response.get_data(as_text=True)

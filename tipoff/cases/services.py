@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping
 
+from flask import current_app
 from sqlalchemy import select
 
 from tipoff import crypto, money
@@ -74,7 +75,13 @@ def evidence_file(user, reference: str, attachment_id: int) -> tuple[Tip, Attach
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.tip_id != tip.id:
         raise NotFound()
-    content = read_attachment(tip, attachment)
+    try:
+        content = read_attachment(tip, attachment)
+    except FileNotFoundError:
+        # Not retention (that is EvidenceDestroyed): the storage lost a file. Say so plainly and log it
+        # for the administrator by number only.
+        current_app.logger.error("evidence file missing from storage: attachment %s", attachment.id)
+        raise NotFound("该证据文件在存储中找不到，请联系系统管理员。", code="evidence_missing") from None
     record("case.evidence_read", actor=user, object_type="tip", object_id=tip.reference,
            department_id=tip.department_id, details={"attachment": attachment.id})
     db.session.commit()
