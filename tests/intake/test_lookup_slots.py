@@ -129,3 +129,20 @@ def test_slots_are_shared_between_processes(app, client):
     again = client.post("/api/v1/tips/lookup",
                         json={"reference": receipt["reference"], "access_code": receipt["access_code"]})
     assert again.status_code == 200
+
+
+def test_a_slot_directory_someone_else_could_lock_is_refused(app, tmp_path, monkeypatch):
+    """The slots live in the shared temp dir: one made beforehand with loose rights is not used."""
+    import os
+
+    monkeypatch.setattr(kdf_slots.tempfile, "gettempdir", lambda: str(tmp_path))
+    with app.app_context():
+        good = kdf_slots.slot_dir()
+        assert (good.stat().st_mode & 0o777) == 0o700
+        os.chmod(good, 0o777)  # as if another local user had created it, open to all
+        try:
+            kdf_slots.slot_dir()
+        except RuntimeError as exc:
+            assert "not this service's own" in str(exc)
+        else:
+            raise AssertionError("a world-writable slot directory was accepted")

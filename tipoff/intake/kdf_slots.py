@@ -23,7 +23,7 @@ from typing import Iterator
 
 from flask import current_app
 
-from tipoff.errors import DomainError
+from tipoff.errors import DomainError, _
 
 RETRY_AFTER_SECONDS = 2
 _POLL_SECONDS = 0.005
@@ -37,7 +37,7 @@ class LookupBusy(DomainError):
     retry_after = RETRY_AFTER_SECONDS
 
     def default_message(self) -> str:
-        return "查询的人较多，请几秒钟后再试。"
+        return _("查询的人较多，请几秒钟后再试。")
 
 
 def default_slots() -> int:
@@ -55,6 +55,10 @@ def slot_dir() -> Path:
     tag = hashlib.sha256(data_dir.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"tipoff-{os.getuid()}-lookup-slots-{tag}"
     path.mkdir(mode=0o700, exist_ok=True)
+    found = path.lstat()
+    if path.is_symlink() or found.st_uid != os.getuid() or found.st_mode & 0o077:
+        # Someone else made it first in the shared temp dir: their lock files could starve every lookup.
+        raise RuntimeError(f"lookup slot directory {path} is not this service's own (owner, mode or symlink)")
     return path
 
 
