@@ -117,3 +117,18 @@ def test_a_tip_through_nginx_leaves_no_address_in_any_log(stack):
     for line in filter(str.strip, gunicorn_log.splitlines()):
         json.loads(line)
     assert reference and TIP["subject_name"] not in gunicorn_log
+
+
+def test_nginx_refuses_an_access_code_flood_before_the_app_and_never_limits_reports(stack):
+    """Beyond its burst, one address's lookups get nginx's own 429 (not the app's JSON); reports pass."""
+    deployment, port, prefix = stack
+    wrong = {"reference": "JA-2026-000000", "access_code": "0" * 16}
+    answers = [request(port, "POST", "/api/v1/tips/lookup", wrong) for _ in range(16)]
+    refused_by_nginx = [body for status, _, body in answers if status == 429 and not body.lstrip().startswith(b"{")]
+    assert refused_by_nginx, [status for status, _, _ in answers]
+    assert all(status < 500 for status, _, _ in answers), [status for status, _, _ in answers]
+    status, _, body = request(port, "POST", "/api/v1/tips", TIP)  # the same address may still report
+    assert status == 201, body[:300]
+    time.sleep(1)
+    for text in ((prefix / "tipoff.log").read_text(), (prefix / "tipoff-error.log").read_text()):
+        assert CLIENT not in text  # refusals leave no address behind either
