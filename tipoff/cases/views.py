@@ -4,7 +4,7 @@ from __future__ import annotations
 import mimetypes
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -41,7 +41,7 @@ def queue():
     now = utcnow()
     return render_template("cases/queue.html", cases=queue_of(user, page=page, wanted=wanted), page=page,
                            wanted=wanted, counts=counts(user, wanted, now), errors=errors, badge=_queue_badges(now),
-                           status_labels={s.value: Markup(_(internal_label(s.value))) for s in CaseState},
+                           status_labels={s.value: escape(_(internal_label(s.value))) for s in CaseState},
                            status_options=[(s.value, _(internal_label(s.value))) for s in OPEN_STATES],
                            department_options=[(d.code, d.name) for d in handling_departments()] if district else []), \
         422 if errors else 200
@@ -50,10 +50,10 @@ def queue():
 def _queue_badges(now):
     """The deadline badge of a queue row as (css class, text), its words translated once per page.
 
-    Renders what the `cases/_badge.html` macro renders, without ~50 gettext calls per page; translations
-    are markup there too (Jinja's i18n), and the date is escaped by `Markup.__mod__`.
+    Renders what the `cases/_badge.html` macro renders, without ~50 gettext calls per page. The words are
+    escaped once here (a translation is text, never trusted as markup) and the date by `Markup.__mod__`.
     """
-    overdue, due_today, before = Markup(_("已逾期")), Markup(_("今日到期")), Markup(_("%(day)s 前"))
+    overdue, due_today, before = escape(_("已逾期")), escape(_("今日到期")), escape(_("%(day)s 前"))
 
     def badge(deadline):
         state, day = deadline_badge(deadline, now)
