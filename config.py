@@ -120,7 +120,9 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    SESSION_REFRESH_EACH_REQUEST = True
+    # The staff session cookie is sent again when it changes (tipoff.accounts.session refreshes its
+    # last_seen once a minute), not with every response.
+    SESSION_REFRESH_EACH_REQUEST = False
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
     WTF_CSRF_TIME_LIMIT = 4 * 3600  # a worried citizen may take a long time to write a tip
     # Flask-WTF's HTTPS check wants a Referer, which our no-referrer policy never sends; tipoff refuses

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextvars
 import sqlite3
+from contextlib import contextmanager
+from typing import Iterator
 from datetime import datetime, timezone
 
 from sqlalchemy import event
@@ -22,6 +24,18 @@ _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("tipoff_wri
 def set_write_intent(value: bool) -> None:
     """Declare whether the current request or command will write to the database."""
     _write_intent.set(value)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Transactions begun inside are deferred (plain BEGIN) even in a writing request: for the reads a
+    writer does before it writes, which need not wait for SQLite's write lock. End such a transaction
+    (commit or rollback) before writing: a deferred transaction that later writes cannot wait its turn."""
+    token = _write_intent.set(False)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
 
 
 @event.listens_for(Engine, "connect")

@@ -189,3 +189,16 @@ def test_session_cookie_flags(app, client, make_staff):
     response = login(client, staff)
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_an_active_session_is_not_resent_with_every_page(app, client, login_as):
+    """last_seen moves at most once a minute, so most pages send no Set-Cookie; an older one is refreshed."""
+    login_as("handler", "zjj")
+    client.get("/staff/")
+    assert "Set-Cookie" not in client.get("/staff/").headers
+    with client.session_transaction() as session:
+        session["last_seen"] = time.time() - 61
+    refreshed = client.get("/staff/")
+    assert refreshed.status_code == 200 and "tipoff_session=" in refreshed.headers.get("Set-Cookie", "")
+    with client.session_transaction() as session:
+        assert time.time() - session["last_seen"] < 5

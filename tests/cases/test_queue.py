@@ -119,3 +119,16 @@ def test_page_badges_and_labels_are_the_macros(client, login_as, three_cases):
     assert '<span class="badge badge-warn">今日到期</span>' in body
     assert re.search(r'<span class="badge badge-ok">\d{4}-\d{2}-\d{2} 前</span>', body)
     assert body.count("待受理") >= 3 and body.count("区住房和城乡建设局") >= 3
+
+
+def test_every_row_links_to_its_case_page(app, client, login_as, three_cases):
+    """Rows join the queue's address and the reference; each link is the case page url_for builds."""
+    from flask import url_for
+
+    login_as("handler", "zjj")
+    body = client.get("/staff/cases/?page=1").get_data(as_text=True)
+    links = re.findall(r'<a href="([^"]+)">(JA-\d{4}-\d{6,9})</a>', body)
+    assert len(links) >= 3
+    with app.test_request_context("/"):
+        assert all(href == url_for("cases.case", reference=reference) for href, reference in links)
+    assert all(client.get(href).status_code == 200 for href, _ in links)

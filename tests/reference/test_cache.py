@@ -89,8 +89,35 @@ def test_an_unaudited_change_in_this_process_is_seen_at_once(app):
 
 
 def test_every_audited_reference_change_moves_the_version():
-    """A new `record("reference…")` or `record("routing…")` must be listed, or other workers would not see it."""
+    """A new `record("reference…")`, `record("routing…")` or `record("calendar…")` must be listed, or other
+    workers would not see it."""
     actions = set()
     for path in (ROOT / "tipoff").rglob("*.py"):
-        actions |= set(re.findall(r'record\(\s*f?"((?:reference|routing)\.[a-z_.]+)"', path.read_text("utf-8")))
+        actions |= set(re.findall(r'record\(\s*f?"((?:reference|routing|calendar)\.[a-z_.]+)"', path.read_text("utf-8")))
     assert actions and actions <= set(cache.VERSION_ACTIONS)
+
+
+def test_a_holiday_set_by_the_cli_elsewhere_moves_the_next_deadline(app):
+    """The working calendar is cached too; a `holidays set` in another process is seen by the next request."""
+    from datetime import date, timedelta
+
+    from tipoff.cases import clocks
+
+    client = app.test_client()
+    receipt_of(client.post("/report", data=VALID))  # warms the cached calendar
+    day = date.today() + timedelta(days=400)
+    with app.app_context():
+        assert day not in clocks.calendar().overrides
+    other = _other_worker(app)
+    result = other.test_cli_runner().invoke(
+        args=["tipoff", "holidays", "set", day.isoformat(), "--rest", "--note", "测试：临时调休"])
+    assert result.exit_code == 0, result.output
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    with app.test_request_context("/"):
+        assert clocks.calendar().overrides[day].working is False
+    revoked = other.test_cli_runner().invoke(args=["tipoff", "holidays", "revoke", day.isoformat()])
+    assert revoked.exit_code == 0, revoked.output
+    with app.test_request_context("/"):
+        assert day not in clocks.calendar().overrides

@@ -12,6 +12,7 @@ from tipoff.extensions import login_manager
 
 # Endpoints a user who must change their password may still reach.
 PASSWORD_CHANGE_ALLOWED = {"accounts.password", "accounts.logout", "static", "public.set_language"}
+LAST_SEEN_GRANULARITY_S = 60
 
 
 def init_app(app: Flask) -> None:
@@ -40,8 +41,13 @@ def init_app(app: Flask) -> None:
             session.clear()
             flash(lazy_gettext("长时间未操作，已自动退出。请重新登录。"), "error")
             return redirect(url_for("accounts.login", next=request.full_path))
-        session["last_seen"] = now
-        session.permanent = True
+        # Refreshed at most once a minute (the idle limit is counted in minutes): an unchanged session
+        # is not signed and sent again with every page (SESSION_REFRESH_EACH_REQUEST is off), and the
+        # cookie's own expiry moves with each refresh.
+        if "last_seen" not in session or now - last_seen >= LAST_SEEN_GRANULARITY_S:
+            session["last_seen"] = now
+        if not session.permanent:
+            session.permanent = True
         if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ALLOWED:
             return redirect(url_for("accounts.password"))
         return None

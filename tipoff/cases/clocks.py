@@ -10,24 +10,25 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app, g, has_app_context
+from flask import current_app, has_app_context
 from sqlalchemy import select
 
 from tipoff.clock import ClockSettings, Deadline, Override, WorkingCalendar, compute_deadline, extension_deadline
 from tipoff.db import as_utc
 from tipoff.extensions import db
+from tipoff.reference.cache import cached
 from tipoff.reference.models import HolidayOverride
 
 
 def calendar() -> WorkingCalendar:
-    """The working-day calendar with the administrator's overrides (built once per request)."""
-    if has_app_context() and "tipoff_calendar" in g:
-        return g.tipoff_calendar
+    """The working-day calendar with the administrator's overrides (reused until an override changes:
+    tipoff.reference.cache)."""
+    return cached("working_calendar", _load_calendar) if has_app_context() else _load_calendar()
+
+
+def _load_calendar() -> WorkingCalendar:
     rows = db.session.scalars(select(HolidayOverride).where(HolidayOverride.revoked_at.is_(None)))
-    built = WorkingCalendar({r.day: Override(r.working, r.note) for r in rows})
-    if has_app_context():
-        g.tipoff_calendar = built
-    return built
+    return WorkingCalendar({r.day: Override(r.working, r.note) for r in rows})
 
 
 def settings() -> ClockSettings:
@@ -99,8 +100,6 @@ def recompute_open(actor: Any = "cli", *, dry_run: bool = False) -> list[Change]
     from tipoff.audit.services import record
     from tipoff.intake.models import Tip
 
-    if has_app_context():
-        g.pop("tipoff_calendar", None)  # the overrides may have just changed
     changes: list[Change] = []
     for tip in db.session.scalars(select(Tip).where(Tip.deadline_at.is_not(None),
                                                     Tip.deadline_started_at.is_not(None)).order_by(Tip.id)):

@@ -41,6 +41,7 @@ def queue():
     now = utcnow()
     return render_template("cases/queue.html", cases=queue_of(user, page=page, wanted=wanted), page=page,
                            wanted=wanted, counts=counts(user, wanted, now), errors=errors, badge=_queue_badges(now),
+                           case_base=url_for("cases.queue"),
                            status_labels={s.value: escape(_(internal_label(s.value))) for s in CaseState},
                            status_options=[(s.value, _(internal_label(s.value))) for s in OPEN_STATES],
                            department_options=[(d.code, d.name) for d in handling_departments()] if district else []), \

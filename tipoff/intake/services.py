@@ -21,7 +21,7 @@ from tipoff.cases import clocks
 from tipoff.clockview import SHANGHAI
 from tipoff.cases.duplicates import subject_key
 from tipoff.cases.states import CaseState, public_status
-from tipoff.db import as_utc, utcnow
+from tipoff.db import as_utc, reading, utcnow
 from tipoff.errors import Conflict, DomainError, NotFound, ValidationFailed
 from tipoff.extensions import db
 from tipoff.intake.attachments import Upload, discard, prepare_uploads, store_evidence
@@ -137,7 +137,9 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     access_code_hash = crypto.hash_secret(access_code)
 
     principal = f"user:{entered_by.id}" if entered_by is not None else "public"
-    submission = parse_submission(raw, catalogue(), channel=channel)
+    with reading():  # checking the codes needs no write lock: other submits may commit meanwhile
+        submission = parse_submission(raw, catalogue(), channel=channel)
+    db.session.rollback()
     content_digest = hashlib.sha256(submission.content_bytes()).hexdigest()
     if idempotency_key:
         replay = _replayed_receipt(idempotency_key, principal, content_digest)

@@ -1,15 +1,15 @@
 """A per-process cache of what every submission reads from the reference data, never served stale.
 
-Every tip submission reads the active codes, the routing table and who governs each sector and
-township; these change a few times a year, so rebuilding them on every submit cost more CPU than the
+Every tip submission reads the active codes, the routing table, who governs each sector and
+township, and the administrator's holiday overrides (for its first deadline); these change a few times a year, so rebuilding them on every submit cost more CPU than the
 submit's own work. What is cached here is plain values (frozensets, tuples, frozen dataclasses),
 never ORM objects, one store per app (so two apps in one process, as in the tests, never share).
 
 When a cached value is reused, and why it cannot be stale:
 
-* Every change to reference data or routing rules goes through `tipoff.reference.services` or
-  `tipoff.routing.rules`, which write an audit entry (`VERSION_ACTIONS`) in the same transaction.
-  The key of every cached value is the id of the newest such entry, read once per request (one
+* Every change to reference data, routing rules or holiday overrides goes through
+  `tipoff.reference.services`, `tipoff.routing.rules` or `tipoff.cases.cli`, which write an audit
+  entry (`VERSION_ACTIONS`) in the same transaction. The key of every cached value is the id of the newest such entry, read once per request (one
   indexed `max()` query), so a change committed by any process, worker or CLI is seen by the next
   request in every process.
 * Within this process, any ORM flush that touches a reference row (audited or not: a test, a
@@ -28,15 +28,16 @@ from sqlalchemy.orm import Session
 
 from tipoff.audit.models import AuditEntry
 from tipoff.extensions import db
-from tipoff.reference.models import Category, Department, RoutingRule, Sector, Township
+from tipoff.reference.models import Category, Department, HolidayOverride, RoutingRule, Sector, Township
 
 T = TypeVar("T")
 
 # The audit actions written with every change to the cached tables (tests/reference check this list
 # against every `record("reference…` / `record("routing…` in the code).
 VERSION_ACTIONS = ("reference.load", "reference.department.update", "reference.sector.lead",
-                   "reference.township.update", "routing.rule.create", "routing.rule.update", "routing.rule.adopt")
-CACHED_MODELS = (Category, Department, RoutingRule, Sector, Township)
+                   "reference.township.update", "routing.rule.create", "routing.rule.update", "routing.rule.adopt",
+                   "calendar.override", "calendar.override.revoke")
+CACHED_MODELS = (Category, Department, HolidayOverride, RoutingRule, Sector, Township)
 
 _STORE = "tipoff_reference_cache"
 _DIRTY = "tipoff_reference_dirty"  # session.info: this transaction flushed a reference row
