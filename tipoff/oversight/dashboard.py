@@ -32,6 +32,7 @@ DIMENSIONS = {"category": MonthlyStat.category_code, "sector": MonthlyStat.secto
               "department": MonthlyStat.department_id}
 FILTERED = ("category", "sector", "township", "channel")
 MAX_MONTHS = 120
+DURATION_METRICS = ("accept", "conclude")
 
 
 @dataclass(frozen=True)
@@ -199,19 +200,35 @@ def heat(wanted: Filter) -> dict[tuple[str, str], int]:
     return {(sector_code, township_code): int(n) for sector_code, township_code, n in rows}
 
 
-def durations(wanted: Filter, department_id: int | None = None) -> dict[str, dict[str, int | None]]:
-    """Median and 90th percentile of days to accept and to conclude (department-level data only)."""
+def _duration_histograms(wanted: Filter, department_id: int | None = None) -> dict[tuple[int, str], list]:
+    """(department, metric) -> [(days, cases)] for the period, read in one grouped scan of the histograms
+    (one query per department and metric cost the ranking 70 round trips, each slower as the histograms
+    fill up)."""
     conditions = _conditions(DurationStat, wanted, dimensions=False)
     if department_id is not None:
         conditions.append(DurationStat.department_id == department_id)
+    found: dict[tuple[int, str], list] = {}
+    for department, metric, days, n in db.session.execute(
+            select(DurationStat.department_id, DurationStat.metric, DurationStat.days, func.sum(DurationStat.count))
+            .where(*conditions).group_by(DurationStat.department_id, DurationStat.metric, DurationStat.days)):
+        found.setdefault((department, metric), []).append((int(days), int(n)))
+    return found
+
+
+def _duration_summary(histograms: Mapping[tuple[int, str], list], department_id: int | None = None) -> dict:
+    """Median and 90th percentile per metric, of one department or (None) of all of them together."""
     result = {}
-    for metric in ("accept", "conclude"):
-        histogram = db.session.execute(select(DurationStat.days, func.sum(DurationStat.count)).where(
-            *conditions, DurationStat.metric == metric).group_by(DurationStat.days)).all()
-        pairs = [(int(d), int(n)) for d, n in histogram]
+    for metric in DURATION_METRICS:
+        pairs = [pair for (department, name), pairs in histograms.items()
+                 if name == metric and department_id in (None, department) for pair in pairs]
         result[metric] = {"median": percentile(pairs, 0.5), "p90": percentile(pairs, 0.9),
                           "n": sum(n for _, n in pairs)}
     return result
+
+
+def durations(wanted: Filter, department_id: int | None = None) -> dict[str, dict[str, int | None]]:
+    """Median and 90th percentile of days to accept and to conclude (department-level data only)."""
+    return _duration_summary(_duration_histograms(wanted, department_id))
 
 
 def overdue_now(wanted: Filter) -> dict[int, int]:
@@ -237,9 +254,10 @@ def ranking(wanted: Filter) -> list[dict[str, Any]]:
     """执法工作情况通报: each department's on-time rate, median days, re-reviews and satisfaction, best first."""
     names = {d.id: d for d in db.session.scalars(select(Department))}
     overdue = overdue_now(wanted)
+    histograms = _duration_histograms(wanted, wanted.department_id)
     rows = []
     for department_id, row in by_dimension(wanted, "department"):
-        times = durations(wanted, department_id)
+        times = _duration_summary(histograms, department_id)
         department = names.get(department_id)
         rows.append({**row, "department_id": department_id, "code": department.code if department else "",
                      "name": department.name if department else str(department_id),
