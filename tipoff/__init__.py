@@ -66,6 +66,10 @@ def create_app(config: type[Config] | str | None = None, overrides: Mapping[str,
 
     register_error_handlers(app)
 
+    from tipoff.intake.busy_gate import BusyGate
+
+    app.wsgi_app = BusyGate(app, app.wsgi_app)  # outermost: a flood's refusal costs no Flask at all
+
     from tipoff.cli import register_cli
 
     register_cli(app)

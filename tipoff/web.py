@@ -77,17 +77,13 @@ def init_app(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         set_write_intent(request.method in UNSAFE_METHODS or bool(getattr(view, "writes", False)))
 
+    fixed_headers = security_headers(app)
+
     @app.after_request
     def _security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-        if app.config.get("TIPOFF_HSTS"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        for name, value in fixed_headers:
+            headers.setdefault(name, value)
         # Staff pages, the API and every page of the reporter's channel (receipts carry access codes)
         # must not linger in caches or the back/forward cache of a shared phone.
         if request.path.startswith(("/staff", "/api/", "/report", "/status", "/verify")) \
@@ -103,6 +99,17 @@ def init_app(app: Flask) -> None:
         locale = get_locale()
         current = "zh_CN" if locale is None or locale.language == "zh" else "en"
         return {"current_locale": current, "languages": app.config["TIPOFF_LANGUAGES"]}
+
+
+def security_headers(app: Flask) -> list[tuple[str, str]]:
+    """The headers every response carries (the app's and tipoff.intake.busy_gate's refusals)."""
+    headers = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+               ("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY"),
+               ("Cross-Origin-Opener-Policy", "same-origin"),
+               ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")]
+    if app.config.get("TIPOFF_HSTS"):
+        headers.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    return headers
 
 
 def writes(view):

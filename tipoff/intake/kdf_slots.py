@@ -19,7 +19,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 from flask import current_app
 
@@ -75,11 +75,25 @@ def _try_slot(directory: Path, count: int) -> int | None:
     return None
 
 
+def any_slot_free(directory: Path, count: int) -> bool:
+    """Whether a slot is free right now (taken and at once released: a look, not a hold)."""
+    fd = _try_slot(directory, count)
+    if fd is None:
+        return False
+    os.close(fd)
+    return True
+
+
+def slot_count(config: Mapping[str, Any]) -> int:
+    """How many lookups may verify at once on this host (TIPOFF_LOOKUP_KDF_SLOTS, else half the cores)."""
+    configured = config.get("TIPOFF_LOOKUP_KDF_SLOTS")
+    return int(configured) if configured else default_slots()
+
+
 @contextmanager
 def lookup_kdf_slot() -> Iterator[None]:
     """Hold one lookup slot for the block, or raise LookupBusy when none frees up in time."""
-    configured = current_app.config.get("TIPOFF_LOOKUP_KDF_SLOTS")
-    count = int(configured) if configured else default_slots()
+    count = slot_count(current_app.config)
     directory = slot_dir()
     deadline = time.monotonic() + int(current_app.config["TIPOFF_LOOKUP_KDF_WAIT_MS"]) / 1000
     fd = _try_slot(directory, count)

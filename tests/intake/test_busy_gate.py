@@ -1,0 +1,98 @@
+"""The refusal before Flask (tipoff.intake.busy_gate): while every lookup slot is taken, an API access-code
+check is answered exactly as the view would answer it, without running the app; otherwise it is untouched."""
+from __future__ import annotations
+
+import ast
+import inspect
+
+import pytest
+
+from tests.intake.test_api import TIP
+from tests.intake.test_lookup_slots import _held_slots, _lookup_failures
+from tipoff.intake import api as intake_api
+from tipoff.intake.busy_gate import GATED_PATHS, BusyGate
+
+WRONG = {"reference": "JA-2026-000001", "access_code": "1" * 16}
+COMPARED_HEADERS = ("Content-Type", "Retry-After", "Cache-Control", "Content-Security-Policy",
+                    "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options", "Cross-Origin-Opener-Policy",
+                    "Permissions-Policy", "Strict-Transport-Security")
+
+
+def _flask_only(app):
+    """A client of the same app without the gate: the refusal the view itself gives."""
+    from flask.testing import FlaskClient
+
+    class Ungated(FlaskClient):
+        def open(self, *args, **kwargs):
+            gate = app.wsgi_app
+            app.wsgi_app = gate.wsgi_app
+            try:
+                return super().open(*args, **kwargs)
+            finally:
+                app.wsgi_app = gate
+
+    return Ungated(app, app.response_class, use_cookies=True)
+
+
+def test_the_gate_is_the_outermost_layer(app):
+    assert isinstance(app.wsgi_app, BusyGate)
+
+
+def test_every_api_view_that_checks_an_access_code_is_gated():
+    """GATED_PATHS names exactly the API routes whose view runs open_for_reporter."""
+    tree = ast.parse(inspect.getsource(intake_api))
+    checking = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and "open_for_reporter" in ast.unparse(node):
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "api_route":
+                    checking.add("/api/v1" + decorator.args[0].value)
+    assert checking and checking == set(GATED_PATHS)
+
+
+@pytest.mark.parametrize("language, cookie", [("zh_CN", None), ("en", "en")])
+def test_a_refusal_before_flask_is_the_views_refusal(app, language, cookie):
+    app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1, TIPOFF_LOOKUP_KDF_WAIT_MS=0)
+    gated, ungated = app.test_client(), _flask_only(app)
+    if cookie:
+        for client in (gated, ungated):
+            client.set_cookie("tipoff_lang", cookie)
+    release, holder = _held_slots(app, 1)
+    try:
+        before_flask = gated.post("/api/v1/tips/lookup", json=WRONG)
+        in_flask = ungated.post("/api/v1/tips/lookup", json=WRONG)
+    finally:
+        release.set()
+        holder.join(10)
+    assert before_flask.status_code == in_flask.status_code == 503
+    assert before_flask.get_json() == in_flask.get_json()
+    assert before_flask.get_json()["error"]["code"] == "lookup_busy"
+    assert ("Many people" in before_flask.get_json()["error"]["message"]) == (language == "en")
+    for name in COMPARED_HEADERS:
+        assert before_flask.headers.get(name) == in_flask.headers.get(name), name
+    assert _lookup_failures(app) == 0
+
+
+def test_the_gate_refuses_every_gated_path_and_nothing_else(app):
+    app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1, TIPOFF_LOOKUP_KDF_WAIT_MS=0)
+    client = app.test_client()
+    release, holder = _held_slots(app, 1)
+    try:
+        refused = [client.post(path, json=WRONG).status_code for path in sorted(GATED_PATHS)]
+        submitted = client.post("/api/v1/tips", json=TIP)
+        health = client.get("/healthz")
+        spec = client.get("/api/v1/tips/lookup")  # not a POST: Flask answers (405)
+    finally:
+        release.set()
+        holder.join(10)
+    assert refused == [503] * len(GATED_PATHS)
+    assert submitted.status_code == 201 and health.status_code == 200 and spec.status_code == 405
+
+
+def test_with_a_slot_free_the_request_reaches_the_view(app, client):
+    app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1, TIPOFF_LOOKUP_KDF_WAIT_MS=0)
+    receipt = client.post("/api/v1/tips", json=TIP).get_json()
+    assert client.post("/api/v1/tips/lookup", json={**WRONG, "reference": receipt["reference"]}).status_code == 404
+    opened = client.post("/api/v1/tips/lookup",
+                         json={"reference": receipt["reference"], "access_code": receipt["access_code"]})
+    assert opened.status_code == 200 and _lookup_failures(app) == 1
