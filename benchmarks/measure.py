@@ -120,6 +120,9 @@ def cross_checks(raw: Mapping) -> dict[str, float]:
         "submit_efficiency_named": ratio(middle["submit_named"]["rps"], middle["kdf"]["rps"]),
         "queue_vs_hello_json": ratio(middle["queue_json"]["rps"], middle["hello"]["rps"]),
         "queue_vs_hello_html": ratio(middle["queue_html"]["rps"], middle["hello"]["rps"]),
+        # tipoff's cheapest endpoint (/healthz: the app's middleware and one trivial query) beside hello: the
+        # most any tipoff page could reach of hello, for reading queue_vs_hello against.
+        **({"floor_vs_hello": ratio(middle["floor"]["rps"], middle["hello"]["rps"])} if "floor" in middle else {}),
         "size_ratio_submit_vs_kdf_beside": ratio(relative(large, "submit_mixed", "kdf"),
                                                  relative(small, "submit_mixed", "kdf")),
         "size_ratio_queue_vs_hello_beside": min(ratio(relative(large, k, "hello"), relative(small, k, "hello"))

@@ -308,6 +308,7 @@ def measure_database(database: str) -> dict:
                                                      env={"BENCH_REPORTER": "anonymous", "BENCH_SALT": "a"})
                 targets["submit_named"] = target(app.url + "/api/v1/tips", "submit.lua",
                                                  env={"BENCH_REPORTER": "named", "BENCH_SALT": "n"})
+                targets["floor"] = target(app.url + "/healthz", "get.lua")
             if index != 1:  # dashboard response time (one connection) at the smallest and the largest level
                 run_python(env, "-c", "from tipoff import create_app\nfrom tipoff.oversight.stats import refresh\n"
                                       "app = create_app()\nwith app.app_context(): refresh()")
