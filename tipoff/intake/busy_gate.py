@@ -17,6 +17,7 @@ import json
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
 
 from flask import Flask
 from flask_babel import force_locale
@@ -62,8 +63,6 @@ class BusyGate:
 
     def _language(self, environ: dict[str, Any]) -> str:
         """What `tipoff.web.select_locale` would choose: ?lang=, else the language cookie."""
-        from urllib.parse import parse_qs
-
         query = parse_qs(environ.get("QUERY_STRING", "")).get("lang")
         if query:
             return query[0]
