@@ -16,21 +16,9 @@ from tipoff.db import UTCDateTime, utcnow
 from tipoff.extensions import db
 
 
-class MonthlyStat(db.Model):
-    """Counts for one Beijing month and one combination of dimensions (tips received in that month)."""
+class Counts:
+    """The counts every aggregate row carries (tips received in the row's month, by what became of them)."""
 
-    __tablename__ = "stats_monthly"
-    __table_args__ = (Index("ix_stats_monthly_month_department", "month", "department_id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    month: Mapped[date] = mapped_column(Date, index=True)  # the first day of the month
-    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
-    category_code: Mapped[str] = mapped_column(String(32))
-    sector_code: Mapped[str] = mapped_column(String(32))
-    township_code: Mapped[str] = mapped_column(String(32))  # "" when unknown
-    channel: Mapped[str] = mapped_column(String(20))
-    anonymous: Mapped[bool] = mapped_column(Boolean)
-    insider: Mapped[bool] = mapped_column(Boolean)
     received: Mapped[int] = mapped_column(Integer, default=0)
     accepted: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
@@ -50,26 +38,27 @@ class MonthlyStat(db.Model):
     unsatisfied: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Measures:
-    """The counts every aggregate row carries (the same meaning as MonthlyStat's columns)."""
+class MonthlyStat(Counts, db.Model):
+    """Counts for one Beijing month and one combination of dimensions (tips received in that month)."""
 
-    received: Mapped[int] = mapped_column(Integer, default=0)
-    accepted: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[int] = mapped_column(Integer, default=0)
-    concluded: Mapped[int] = mapped_column(Integer, default=0)
-    substantiated: Mapped[int] = mapped_column(Integer, default=0)
-    partially_substantiated: Mapped[int] = mapped_column(Integer, default=0)
-    unsubstantiated: Mapped[int] = mapped_column(Integer, default=0)
-    unverifiable: Mapped[int] = mapped_column(Integer, default=0)
-    merged: Mapped[int] = mapped_column(Integer, default=0)
-    transfers: Mapped[int] = mapped_column(Integer, default=0)
-    objections: Mapped[int] = mapped_column(Integer, default=0)
-    review_changed: Mapped[int] = mapped_column(Integer, default=0)
-    overdue_open: Mapped[int] = mapped_column(Integer, default=0)
-    concluded_on_time: Mapped[int] = mapped_column(Integer, default=0)
-    satisfied: Mapped[int] = mapped_column(Integer, default=0)
-    basically_satisfied: Mapped[int] = mapped_column(Integer, default=0)
-    unsatisfied: Mapped[int] = mapped_column(Integer, default=0)
+    __tablename__ = "stats_monthly"
+    __table_args__ = (Index("ix_stats_monthly_month_department", "month", "department_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, index=True)  # the first day of the month
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    category_code: Mapped[str] = mapped_column(String(32))
+    sector_code: Mapped[str] = mapped_column(String(32))
+    township_code: Mapped[str] = mapped_column(String(32))  # "" when unknown
+    channel: Mapped[str] = mapped_column(String(20))
+    anonymous: Mapped[bool] = mapped_column(Boolean)  # a dimension here: the row's tips were (not) anonymous
+    insider: Mapped[bool] = mapped_column(Boolean)
+
+
+class Measures(Counts):
+    """A rollup's counts: MonthlyStat's, plus how many tips were anonymous and from insiders (dimensions
+    there, counts here)."""
+
     anonymous: Mapped[int] = mapped_column(Integer, default=0)  # tips received anonymously
     insider: Mapped[int] = mapped_column(Integer, default=0)    # tips received from insiders
 
