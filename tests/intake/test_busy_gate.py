@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 
 import pytest
 
@@ -50,10 +51,24 @@ def test_every_api_view_that_checks_an_access_code_is_gated():
     assert checking and checking == set(GATED_PATHS)
 
 
+def _count_flask_calls(app) -> list:
+    """Count the requests that get past the gate into Flask."""
+    calls, gate = [], app.wsgi_app
+    inner = gate.wsgi_app
+
+    def counting(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    gate.wsgi_app = counting
+    return calls
+
+
 @pytest.mark.parametrize("language, cookie", [("zh_CN", None), ("en", "en")])
 def test_a_refusal_before_flask_is_the_views_refusal(app, language, cookie):
     app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1, TIPOFF_LOOKUP_KDF_WAIT_MS=0)
     gated, ungated = app.test_client(), _flask_only(app)
+    reached_flask = _count_flask_calls(app)
     if cookie:
         for client in (gated, ungated):
             client.set_cookie("tipoff_lang", cookie)
@@ -64,6 +79,7 @@ def test_a_refusal_before_flask_is_the_views_refusal(app, language, cookie):
     finally:
         release.set()
         holder.join(10)
+    assert reached_flask == ["/api/v1/tips/lookup"]  # the ungated client's request only
     assert before_flask.status_code == in_flask.status_code == 503
     assert before_flask.get_json() == in_flask.get_json()
     assert before_flask.get_json()["error"]["code"] == "lookup_busy"
@@ -76,9 +92,11 @@ def test_a_refusal_before_flask_is_the_views_refusal(app, language, cookie):
 def test_the_gate_refuses_every_gated_path_and_nothing_else(app):
     app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1, TIPOFF_LOOKUP_KDF_WAIT_MS=0)
     client = app.test_client()
+    reached_flask = _count_flask_calls(app)
     release, holder = _held_slots(app, 1)
     try:
         refused = [client.post(path, json=WRONG).status_code for path in sorted(GATED_PATHS)]
+        assert reached_flask == []
         submitted = client.post("/api/v1/tips", json=TIP)
         health = client.get("/healthz")
         spec = client.get("/api/v1/tips/lookup")  # not a POST: Flask answers (405)
@@ -96,3 +114,69 @@ def test_with_a_slot_free_the_request_reaches_the_view(app, client):
     opened = client.post("/api/v1/tips/lookup",
                          json={"reference": receipt["reference"], "access_code": receipt["access_code"]})
     assert opened.status_code == 200 and _lookup_failures(app) == 1
+
+
+def test_looking_never_takes_a_slot_from_a_real_lookup(app):
+    """The gate's look takes no lock: a lookup taking the slot while others look always gets it."""
+    import threading
+
+    from tipoff.intake import kdf_slots
+
+    with app.app_context():
+        directory = kdf_slots.slot_dir()
+    stop, looks = threading.Event(), [0]
+
+    def look():
+        while not stop.is_set():
+            kdf_slots.any_slot_free(directory, 1)
+            looks[0] += 1
+
+    lookers = [threading.Thread(target=look, daemon=True) for _ in range(3)]
+    for thread in lookers:
+        thread.start()
+    try:
+        taken = []
+        for _ in range(300):
+            fd = kdf_slots._try_slot(directory, 1)
+            taken.append(fd is not None)
+            if fd is not None:
+                assert not kdf_slots.any_slot_free(directory, 1)  # held: the look sees it
+                os.close(fd)
+    finally:
+        stop.set()
+        for thread in lookers:
+            thread.join(10)
+    assert all(taken) and looks[0] > 300
+
+
+def test_when_lookups_may_wait_for_a_slot_the_gate_stands_aside(app, client):
+    """TIPOFF_LOOKUP_KDF_WAIT_MS > 0: the request waits in Flask and is served once the slot frees."""
+    import threading
+    import time
+
+    app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1, TIPOFF_LOOKUP_KDF_WAIT_MS=5000)
+    receipt = client.post("/api/v1/tips", json=TIP).get_json()
+    release, holder = _held_slots(app, 1)
+    threading.Timer(0.3, release.set).start()
+    started = time.monotonic()
+    try:
+        answer = client.post("/api/v1/tips/lookup",
+                             json={"reference": receipt["reference"], "access_code": receipt["access_code"]})
+    finally:
+        release.set()
+        holder.join(10)
+    assert answer.status_code == 200 and time.monotonic() - started >= 0.25
+
+
+def test_a_vanished_slot_directory_is_left_to_flask(app, client):
+    """Deleted by a temp cleaner: nothing fails; the directory is made again and the lookup answered."""
+    import shutil
+
+    from tipoff.intake import kdf_slots
+
+    app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1, TIPOFF_LOOKUP_KDF_WAIT_MS=0)
+    with app.app_context():
+        directory = kdf_slots.slot_dir()
+    shutil.rmtree(directory)
+    assert client.post("/api/v1/tips/lookup", json=WRONG).status_code == 404
+    assert directory.is_dir()

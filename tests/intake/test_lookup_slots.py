@@ -114,9 +114,9 @@ def test_slots_are_shared_between_processes(app, client):
     with app.app_context():
         lock = kdf_slots.slot_dir() / "slot-0.lock"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time\n"
+        [sys.executable, "-c", "import os, sys\nfrom tipoff.intake.kdf_slots import take_slot_lock\n"
          f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
-         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()"],
+         "assert take_slot_lock(fd)\nprint('held', flush=True)\nsys.stdin.read()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

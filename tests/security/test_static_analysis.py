@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+NOSEC = re.compile(r"#\s*nosec", re.IGNORECASE)
 
 
 def test_bandit_finds_nothing_in_tipoff():
@@ -24,10 +25,10 @@ def test_every_nosec_names_its_check_and_is_justified():
     findings = (ROOT / "SECURITY-FINDINGS.md").read_text(encoding="utf-8")
     for path in sorted((ROOT / "tipoff").rglob("*.py")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if "# nosec" not in line:
+            if not NOSEC.search(line):  # bandit's own pattern: "#nosec" silences as well as "# nosec"
                 continue
             where = f"{path.relative_to(ROOT)}:{number}"
-            checks = re.findall(r"# nosec ((?:B\d{3}[ ,]*)+)", line)
+            checks = re.findall(r"#\s*nosec ((?:B\d{3}[ ,]*)+)", line)
             assert checks, f"{where}: a bare `# nosec` silences every check; name the one it answers"
             for check in re.findall(r"B\d{3}", checks[0]):
                 assert check in findings, f"{where}: {check} is not justified in SECURITY-FINDINGS.md"

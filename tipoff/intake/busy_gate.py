@@ -3,10 +3,15 @@
 Under a flood of wrong codes the worker threads of gunicorn serve one queue, first come first served: a
 submit waits behind every flood request queued ahead of it, so what one refusal costs sets how long
 submits wait. Refused in Flask (`lookup_kdf_slot`), a request still pays for the request context,
-the session, the rate limiter and JSON parsing; refused here it costs one `flock` per slot. The answer is
-the same 503 (`LookupBusy`) the view gives, in the person's language, with the same headers (a test
-compares them). A request that finds a slot free goes on to Flask, which takes its slot as usual, so
-nothing is skipped for requests that are served.
+the session, the rate limiter and JSON parsing; refused here it costs one look per slot, which takes
+no lock (`any_slot_free`), so looking never refuses a real lookup.
+
+The answer is the view's 503 (`LookupBusy`) body in the person's language with the app's security
+headers (a test compares them), except that it carries no X-Request-ID and comes before the rate limiter
+and the body's validation: a client over its limit, or with a malformed body, hears "busy" rather than
+429 or 422 while every slot is taken. A request that finds a slot free goes on to Flask, which takes its
+slot as usual. When TIPOFF_LOOKUP_KDF_WAIT_MS asks lookups to wait for a slot, the gate stands aside, and
+anything unexpected (the slot directory gone or not ours) is left to Flask to answer.
 
 Only the JSON endpoints: the web form's refusal is a page that keeps what the person typed, which only
 Flask renders.
@@ -15,7 +20,6 @@ from __future__ import annotations
 
 import json
 from http.cookies import SimpleCookie
-from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs
 
@@ -37,7 +41,6 @@ class BusyGate:
         self.app, self.wsgi_app = app, wsgi_app
         self.language_cookie = LANGUAGE_COOKIE
         self.default_language = app.config["BABEL_DEFAULT_LOCALE"]
-        self.directory: Path | None = None  # found on the first gated request
         self.bodies: dict[str, bytes] = {}
         for language in app.config["TIPOFF_LANGUAGES"]:
             with app.test_request_context("/"), force_locale(language):
@@ -49,17 +52,21 @@ class BusyGate:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") not in GATED_PATHS \
-                or any_slot_free(*self._slots()):
+                or self._slot_free():
             return self.wsgi_app(environ, start_response)
         body = self.bodies.get(self._language(environ)) or self.bodies[self.default_language]
         start_response("503 SERVICE UNAVAILABLE", [*self.headers, ("Content-Length", str(len(body)))])
         return [body]
 
-    def _slots(self) -> tuple[Path, int]:
-        if self.directory is None:
-            with self.app.app_context():
-                self.directory = slot_dir()
-        return self.directory, slot_count(self.app.config)
+    def _slot_free(self) -> bool:
+        """False only when every slot is surely taken and lookups are not asked to wait for one."""
+        config = self.app.config
+        if int(config.get("TIPOFF_LOOKUP_KDF_WAIT_MS") or 0) > 0:
+            return True
+        try:
+            return any_slot_free(slot_dir(config["TIPOFF_DATA_DIR"]), slot_count(config))
+        except (OSError, RuntimeError):
+            return True  # Flask's own slot check meets the same trouble and answers it properly
 
     def _language(self, environ: dict[str, Any]) -> str:
         """What `tipoff.web.select_locale` would choose: ?lang=, else the language cookie."""
