@@ -123,6 +123,10 @@ def cross_checks(raw: Mapping) -> dict[str, float]:
         # tipoff's cheapest endpoint (/healthz: the app's middleware and one trivial query) beside hello: the
         # most any tipoff page could reach of hello, for reading queue_vs_hello against.
         **({"floor_vs_hello": ratio(middle["floor"]["rps"], middle["hello"]["rps"])} if "floor" in middle else {}),
+        # The same flood against the app with every per-client limit off (bounded KDF slots alone).
+        **({"flood_p99_ratio_without_limits": ratio(raw["flood_without_limits"]["flooded"]["p99_ms"],
+                                                    raw["flood_without_limits"]["quiet"]["p99_ms"])}
+           if "flood_without_limits" in raw else {}),
         "size_ratio_submit_vs_kdf_beside": ratio(relative(large, "submit_mixed", "kdf"),
                                                  relative(small, "submit_mixed", "kdf")),
         "size_ratio_queue_vs_hello_beside": min(ratio(relative(large, k, "hello"), relative(small, k, "hello"))

@@ -35,7 +35,7 @@ LUA = BENCH / "lua"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432")
 PG_DATABASE = "tipoff_bench"
 SCALES = {"full": (10_000, 100_000, 1_000_000), "smoke": (2_000, 20_000, 100_000)}
-PORTS = {"app": 18471, "hello": 18472, "kdf": 18473}
+PORTS = {"app": 18471, "hello": 18472, "kdf": 18473, "guarded": 18474}
 
 
 def env_int(name: str, default: int) -> int:
@@ -216,10 +216,21 @@ def target(url: str, script: str, warm_seconds: int = WARMUP, **kwargs) -> Calla
     return measure
 
 
-def flood(app: str, references: list[str], repeats: int = REPEATS) -> dict[str, Run]:
-    """Submit latency alone, then with FLOOD_CONNECTIONS wrong-code lookups running; rounds interleaved."""
-    submit = {"BENCH_REPORTER": "mixed", "BENCH_SALT": "flood"}
-    lookup_env = {"BENCH_REFERENCES": ",".join(references)}
+def guarded_env(env: dict) -> dict:
+    """The app as deployed behind nginx: per-client limits on, the client address from X-Forwarded-For."""
+    return {**env, "TIPOFF_RATELIMIT_ENABLED": "true", "TIPOFF_TRUSTED_PROXIES": "1",
+            "RATELIMIT_STORAGE_URI": "memory://"}
+
+
+def flood(app: str, references: list[str], repeats: int = REPEATS, clients: bool = False) -> dict[str, Run]:
+    """Submit latency alone, then with FLOOD_CONNECTIONS wrong-code lookups running; rounds interleaved.
+
+    `clients`: the server trusts one proxy and limits per client; submits come from an address each and the
+    flood from 300 addresses in turn (X-Forwarded-For), as many clients behind nginx would.
+    """
+    submit = {"BENCH_REPORTER": "mixed", "BENCH_SALT": "guarded" if clients else "flood",
+              **({"BENCH_CLIENTS": "198.18"} if clients else {})}
+    lookup_env = {"BENCH_REFERENCES": ",".join(references), **({"BENCH_CLIENTS": "203.0"} if clients else {})}
     quiet_runs, flooded_runs, lookup_runs = [], [], []
     wrk(app, "submit.lua", connections=FLOOD_SUBMIT_CONNECTIONS, duration=WARMUP, env=submit)
     for round_ in range(repeats):
@@ -320,7 +331,14 @@ def measure_database(database: str) -> dict:
                 year = reference.split("-")[1]
                 # The real reference (its true hash is verified) and unknown ones (the dummy hash is).
                 references = [reference] + [f"JA-{year}-{9_000_000 + n}" for n in range(9)]
-                raw["flood"] = {k: run_dict(v) for k, v in flood(app.url, references).items()}
+                # Headline: the app as deployed (per-client limits, many flooding addresses); raw also keeps
+                # the app with every limit off, where only the bounded KDF slots stand against the flood.
+                raw["flood_without_limits"] = {k: run_dict(v) for k, v in flood(app.url, references).items()}
+                guarded = Server("guarded", "wsgi:app", guarded_env(env)).start()
+                try:
+                    raw["flood"] = {k: run_dict(v) for k, v in flood(guarded.url, references, clients=True).items()}
+                finally:
+                    guarded.stop()
             raw[str(level)] = {name: run_dict(run) for name, run in per_level[level].items()}
         log(f"{database}: export memory")
         raw["export"] = export_memory(env)

@@ -5,6 +5,7 @@ local report = require("report")
 local threads_started = 0
 local mode = os.getenv("BENCH_REPORTER") or "mixed"
 local salt = os.getenv("BENCH_SALT") or "0"
+local clients = os.getenv("BENCH_CLIENTS")  -- e.g. "198.18": send X-Forwarded-For (a trusted proxy's view)
 
 local sectors = {"gas", "hazchem", "construction", "fire", "mining", "transport", "industry", "commerce"}
 local categories = {"hazard", "hazard", "violation", "major_hazard", "concealed_accident"}
@@ -38,6 +39,10 @@ function request()
     '"insider": %s, "reporter": %s}',
     categories[n % #categories + 1], sectors[n % #sectors + 1], townships[n % #townships + 1],
     salt, tid, n, n % 300 + 1, salt, tid, n, (n % 5 == 0) and "true" or "false", reporter)
+  if clients then  -- behind the trusted proxy: every submit from an address of its own, as citizens are
+    wrk.headers["X-Forwarded-For"] = string.format("%s.%d.%d", clients, (tid * 97 + math.floor(n / 250)) % 250 + 1,
+                                                   n % 250 + 1)
+  end
   return wrk.format(nil, "/api/v1/tips", nil, body)
 end
 
