@@ -90,7 +90,9 @@ def test_api_queue_takes_the_same_filters(app, make_staff, three_cases):
     client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
     body = client.get("/api/v1/cases?due=overdue", headers=headers).get_json()
     assert [c["reference"] for c in body["cases"]] == [three_cases["overdue"]]
-    assert body["counts"] == {"all": 3, "overdue": 1, "today": 1} and body["filter"] == {"due": "overdue"}
+    assert body["counts"] == {"all": 3, "overdue": 1, "today": 1,
+                              "more": {"all": False, "overdue": False, "today": False}}
+    assert body["filter"] == {"due": "overdue"}
     today = client.get("/api/v1/cases?due=today", headers=headers).get_json()
     assert [c["reference"] for c in today["cases"]] == [three_cases["today"]]
     bad = client.get("/api/v1/cases?due=soon", headers=headers)
@@ -132,3 +134,27 @@ def test_every_row_links_to_its_case_page(app, client, login_as, three_cases):
     with app.test_request_context("/"):
         assert all(href == url_for("cases.case", reference=reference) for href, reference in links)
     assert all(client.get(href).status_code == 200 for href, _ in links)
+
+
+@pytest.mark.parametrize("cap, shown, more", [
+    (1, {"all": 1, "overdue": 1, "today": 1}, {"all": True, "overdue": False, "today": False}),
+    (2, {"all": 2, "overdue": 1, "today": 1}, {"all": True, "overdue": False, "today": False}),
+    (3, {"all": 3, "overdue": 1, "today": 1}, {"all": False, "overdue": False, "today": False}),
+])
+def test_counts_stop_at_the_cap_and_say_there_are_more(app, make_staff, three_cases, cap, shown, more):
+    """A backlog is counted up to the cap only (the page then shows "N+"), so its size never slows the page."""
+    from tipoff.cases.queue import counts
+
+    handler = make_staff("handler", "zjj")
+    with app.app_context():
+        found = counts(db.session.get(User, handler.id), cap=cap)
+    assert {k: found[k] for k in ("all", "overdue", "today")} == shown and found["more"] == more
+
+
+def test_the_page_shows_a_capped_count_with_a_plus(app, client, login_as, three_cases, monkeypatch):
+    from tipoff.cases import queue as queue_module
+
+    monkeypatch.setattr(queue_module, "COUNT_CAP", 2)
+    login_as("handler", "zjj")
+    body = client.get("/staff/cases/").get_data(as_text=True)
+    assert '<span class="count">2+</span>' in body and '<span class="count">1</span>' in body

@@ -98,9 +98,13 @@ def summary_json(row) -> dict:
 
 
 class CaseCountsSchema(Schema):
+    """Counted up to 1000 each; `more` says which went beyond (the page shows "1000+")."""
+
     all = fields.Integer()
     overdue = fields.Integer()
     today = fields.Integer()
+    more = fields.Dict(keys=fields.String(), values=fields.Boolean(),
+                       metadata={"description": "true where there are more cases than the number given"})
 
 
 class CasePageSchema(Schema):
