@@ -219,8 +219,8 @@ def _duration_summary(histograms: Mapping[tuple[int, str], list], department_id:
     """Median and 90th percentile per metric, of one department or (None) of all of them together."""
     result = {}
     for metric in DURATION_METRICS:
-        pairs = [pair for (department, name), pairs in histograms.items()
-                 if name == metric and department_id in (None, department) for pair in pairs]
+        pairs = [pair for (department, name), histogram in histograms.items()
+                 if name == metric and department_id in (None, department) for pair in histogram]
         result[metric] = {"median": percentile(pairs, 0.5), "p90": percentile(pairs, 0.9),
                           "n": sum(n for _, n in pairs)}
     return result
