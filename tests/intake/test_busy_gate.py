@@ -9,7 +9,7 @@ import os
 import pytest
 
 from tests.intake.test_api import TIP
-from tests.intake.test_lookup_slots import _held_slots, _lookup_failures
+from tests.intake.test_lookup_slots import _lookup_failures, holding_slots
 from tipoff.intake import api as intake_api
 from tipoff.intake.busy_gate import GATED_PATHS, BusyGate
 
@@ -72,13 +72,9 @@ def test_a_refusal_before_flask_is_the_views_refusal(app, language, cookie):
     if cookie:
         for client in (gated, ungated):
             client.set_cookie("tipoff_lang", cookie)
-    release, holder = _held_slots(app, 1)
-    try:
+    with holding_slots(app, 1):
         before_flask = gated.post("/api/v1/tips/lookup", json=WRONG)
         in_flask = ungated.post("/api/v1/tips/lookup", json=WRONG)
-    finally:
-        release.set()
-        holder.join(10)
     assert reached_flask == ["/api/v1/tips/lookup"]  # the ungated client's request only
     assert before_flask.status_code == in_flask.status_code == 503
     assert before_flask.get_json() == in_flask.get_json()
@@ -93,16 +89,12 @@ def test_the_gate_refuses_every_gated_path_and_nothing_else(app):
     app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1, TIPOFF_LOOKUP_KDF_WAIT_MS=0)
     client = app.test_client()
     reached_flask = _count_flask_calls(app)
-    release, holder = _held_slots(app, 1)
-    try:
+    with holding_slots(app, 1):
         refused = [client.post(path, json=WRONG).status_code for path in sorted(GATED_PATHS)]
         assert reached_flask == []
         submitted = client.post("/api/v1/tips", json=TIP)
         health = client.get("/healthz")
         spec = client.get("/api/v1/tips/lookup")  # not a POST: Flask answers (405)
-    finally:
-        release.set()
-        holder.join(10)
     assert refused == [503] * len(GATED_PATHS)
     assert submitted.status_code == 201 and health.status_code == 200 and spec.status_code == 405
 
@@ -156,15 +148,11 @@ def test_when_lookups_may_wait_for_a_slot_the_gate_stands_aside(app, client):
 
     app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1, TIPOFF_LOOKUP_KDF_WAIT_MS=5000)
     receipt = client.post("/api/v1/tips", json=TIP).get_json()
-    release, holder = _held_slots(app, 1)
-    threading.Timer(0.3, release.set).start()
-    started = time.monotonic()
-    try:
+    with holding_slots(app, 1) as release:
+        threading.Timer(0.3, release.set).start()
+        started = time.monotonic()
         answer = client.post("/api/v1/tips/lookup",
                              json={"reference": receipt["reference"], "access_code": receipt["access_code"]})
-    finally:
-        release.set()
-        holder.join(10)
     assert answer.status_code == 200 and time.monotonic() - started >= 0.25
 
 

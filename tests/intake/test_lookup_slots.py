@@ -4,6 +4,7 @@ The slots are shared by every process on the host (file locks), so a second proc
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
@@ -14,8 +15,10 @@ from tipoff.extensions import db
 from tipoff.intake import kdf_slots
 
 
-def _held_slots(app, count: int):
-    """Hold `count` lookup slots from other threads, as lookups verifying a code at that moment would."""
+@contextmanager
+def holding_slots(app, count: int):
+    """Hold `count` lookup slots from other threads for the block, as lookups verifying a code at that moment
+    would; yields the event that lets them go (set at the end of the block in any case)."""
     taken, release = threading.Barrier(count + 1, timeout=10), threading.Event()
 
     def hold():
@@ -27,14 +30,12 @@ def _held_slots(app, count: int):
     for thread in threads:
         thread.start()
     taken.wait()
-
-    class Holder:
-        @staticmethod
-        def join(timeout):
-            for thread in threads:
-                thread.join(timeout)
-
-    return release, Holder
+    try:
+        yield release
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(10)
 
 
 def _lookup_failures(app) -> int:
@@ -49,8 +50,7 @@ def test_lookups_beyond_the_slots_are_refused_at_once_and_a_normal_lookup_works(
     creds = {"reference": receipt["reference"], "access_code": receipt["access_code"]}
     assert client.post("/api/v1/tips/lookup", json=creds).status_code == 200
 
-    release, holder = _held_slots(app, 1)
-    try:
+    with holding_slots(app, 1):
         def wrong_code(n: int):
             return app.test_client().post("/api/v1/tips/lookup",
                                           json={"reference": receipt["reference"], "access_code": f"{n:016d}"})
@@ -58,9 +58,6 @@ def test_lookups_beyond_the_slots_are_refused_at_once_and_a_normal_lookup_works(
         with ThreadPoolExecutor(max_workers=8) as pool:
             answers = list(pool.map(wrong_code, range(16)))
         right_code = client.post("/api/v1/tips/lookup", json=creds)
-    finally:
-        release.set()
-        holder.join(10)
 
     for answer in [*answers, right_code]:
         assert answer.status_code == 503
@@ -80,25 +77,17 @@ def test_lookups_beyond_the_slots_are_refused_at_once_and_a_normal_lookup_works(
 def test_a_free_slot_among_several_is_used(app, client):
     app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=2)
     receipt = client.post("/api/v1/tips", json=TIP).get_json()
-    release, holder = _held_slots(app, 1)
-    try:
+    with holding_slots(app, 1):
         answer = client.post("/api/v1/tips/lookup",
                              json={"reference": receipt["reference"], "access_code": receipt["access_code"]})
-    finally:
-        release.set()
-        holder.join(10)
     assert answer.status_code == 200
 
 
 def test_the_status_form_says_busy_in_chinese(app, client):
     app.config.update(TIPOFF_LOOKUP_KDF_SLOTS=1)
     receipt = client.post("/api/v1/tips", json=TIP).get_json()
-    release, holder = _held_slots(app, 1)
-    try:
+    with holding_slots(app, 1):
         page = client.post("/status", data={"reference": receipt["reference"], "access_code": receipt["access_code"]})
-    finally:
-        release.set()
-        holder.join(10)
     assert page.status_code == 503
     assert page.headers["Retry-After"]
     assert "请几秒钟后再试" in page.get_data(as_text=True)

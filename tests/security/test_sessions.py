@@ -167,27 +167,12 @@ def test_production_sets_secure_cookies_and_hsts():
 
 
 def test_hsts_is_sent_when_configured_on_pages_and_on_refusals_before_flask(tmp_path, pg_schema):
-    import threading
-
     from tests.conftest import make_app
-    from tipoff.intake import kdf_slots
+    from tests.intake.test_lookup_slots import holding_slots
 
     app = make_app(tmp_path, pg_schema, TIPOFF_HSTS=True, TIPOFF_LOOKUP_KDF_SLOTS=1)
     client = app.test_client()
     assert client.get("/").headers["Strict-Transport-Security"].startswith("max-age=31536000")
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with app.app_context(), kdf_slots.lookup_kdf_slot():
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    held.wait(10)
-    try:
+    with holding_slots(app, 1):
         refused = client.post("/api/v1/tips/lookup", json={"reference": "JA-2026-000001", "access_code": "1" * 16})
-    finally:
-        release.set()
-        holder.join(10)
     assert refused.status_code == 503 and refused.headers["Strict-Transport-Security"].startswith("max-age=")
