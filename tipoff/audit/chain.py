@@ -13,6 +13,7 @@ import contextvars
 import json
 import logging
 import random
+import threading
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -133,6 +134,53 @@ def seal_all_pending(*, everything: bool = False, max_rounds: int = 10_000) -> i
         if sealed < SEAL_LIMIT:
             break
     return total
+
+
+class SealTurns:
+    """One thread of this process seals at a time; commits made meanwhile leave their entries to it.
+
+    After every commit that carried audit entries, the committing request seals (tipoff.audit.services).
+    With several threads committing at once they would each open a write transaction only to race for
+    the same chain head; instead a request that finds a seal already running here marks "again" and
+    goes, and the running sealer takes one more round, which finds those entries (they committed before
+    marking). A request alone, as in the tests and at quiet times, still seals its own entries before
+    it ends. Other processes still race, and the chain's primary key settles that (`seal_pending`).
+    """
+
+    # A sealer kept busy this long by new commits hands the turn over: its own request has waited enough,
+    # and the next commit (which there will be: these came from commits) takes the turn.
+    MAX_ROUNDS = 20
+
+    def __init__(self, seal: Callable[[], int]):
+        self._seal = seal
+        self._lock = threading.Lock()
+        self._busy = False
+        self._again = False
+
+    def seal(self) -> bool:
+        """Seal now, or leave it to the sealer already running; True if this call did the sealing."""
+        with self._lock:
+            if self._busy:
+                self._again = True
+                return False
+            self._busy, self._again = True, False
+        rounds = 0
+        try:
+            while True:
+                self._seal()
+                rounds += 1
+                with self._lock:
+                    if not self._again:
+                        self._busy = False
+                        return True
+                    if rounds >= self.MAX_ROUNDS:
+                        self._busy = False  # `_again` stays set: whoever commits next seals it all
+                        return True
+                    self._again = False
+        except BaseException:
+            with self._lock:
+                self._busy = False
+            raise
 
 
 def _read_head(conn: Connection) -> tuple[int, str]:

@@ -2,7 +2,8 @@
 
 `record` adds an entry to the caller's session so it commits (or rolls back) with the change it
 describes. After a commit that carried entries, the app context's teardown seals them in a short
-transaction of its own (see tipoff.audit.chain); a crash in between only leaves them for the next seal.
+transaction of its own (see tipoff.audit.chain), or leaves them to a seal already running in this
+process (`SealTurns`); a crash in between only leaves them for the next seal.
 """
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, has_app_context, has_request_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from tipoff.accounts.access import scoped
 from tipoff.accounts.models import User
 from tipoff.audit.chain import (  # noqa: F401  (re-exported: services is the audit package's API)
+    SealTurns,
     VerifyResult,
     seal_all_pending,
     seal_pending,
@@ -49,6 +51,7 @@ DENIED_DETAIL_KEYS = frozenset({
 _LABEL = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 _PENDING = "tipoff_audit_pending"  # session.info: this transaction flushed new entries
 _UNSEALED = "_tipoff_audit_unsealed"  # flask.g: a commit in this app context carried entries
+_TURNS = "tipoff_audit_seal_turns"  # app.extensions: this app's SealTurns in this process
 
 
 def record(action: str, *, actor: Any = None, object_type: str | None = None, object_id: Any = None,
@@ -127,6 +130,7 @@ def init_app(app: Flask) -> None:
                            ("after_rollback", _after_rollback)):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
+    app.extensions[_TURNS] = SealTurns(lambda: seal_all_pending())
     app.teardown_appcontext(_seal_after_context)
 
 
@@ -153,7 +157,7 @@ def _seal_after_context(exc: BaseException | None) -> None:  # noqa: ARG001
         # would make the sealing connection wait for the busy timeout. Flask-SQLAlchemy removes the
         # session right after this anyway.
         db.session.remove()
-        seal_all_pending()
+        current_app.extensions[_TURNS].seal()
     except Exception:
         # The entries are committed; the next seal (or `flask tipoff audit seal`) picks them up.
         log.exception("audit: sealing after commit failed; entries stay pending")
