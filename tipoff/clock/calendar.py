@@ -25,6 +25,8 @@ shown as provisional and recomputed when the year's notice is entered as overrid
 """
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -102,8 +104,13 @@ def fallback_day(day: date) -> DayInfo:
     return DayInfo(day, True, "fallback", "工作日")
 
 
+@functools.lru_cache(maxsize=4096)
 def package_day(day: date) -> DayInfo | None:
-    """The package's answer for a day, or None when the package has no data for its year."""
+    """The package's answer for a day, or None when the package has no data for its year.
+
+    Remembered per process (about eleven years of days): the package's data is fixed for a release, and
+    every submission's first deadline walks the same coming weeks through it.
+    """
     if not PACKAGE_YEARS[0] <= day.year <= PACKAGE_YEARS[1]:
         return None  # checked here first: the package's own check scans all its data on every call
     try:

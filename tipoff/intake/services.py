@@ -153,14 +153,14 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     else:
         decision, department = decide(TipFacts(submission.category, submission.sector,
                                                   submission.township, submission.description))
-    data_key = crypto.new_data_key("tip")
+    data_key = crypto.new_data_key("tip", flush=False)  # inserted by the tip's flush, with the tip
     received_at = utcnow().replace(microsecond=0)
     first_deadline = clocks.deadline("T2", received_at)
     tip = Tip(channel=submission.channel, category_code=submission.category, sector_code=submission.sector,
               township_code=submission.township, subject_name=submission.subject_name,
               subject_credit_code=submission.subject_credit_code, subject_key=subject_key(submission.subject_name),
               address=submission.address,
-              occurred_on=submission.occurred_on, description_sealed=b"", data_key_id=data_key.id,
+              occurred_on=submission.occurred_on, description_sealed=b"", data_key=data_key,
               insider=submission.insider, anonymous=submission.reporter is None,
               keep_photo_metadata=submission.keep_photo_metadata, access_code_hash=access_code_hash,
               content_digest=content_digest, proof="",
