@@ -58,8 +58,9 @@ test: install-dev
 # The benchmarks of issue 7 on SQLite and PostgreSQL (benchmarks/README.md): about 30 minutes on 2 cores.
 # BENCH_SCALE=smoke (2k/20k/100k tips) takes a few minutes; BENCH_DATABASES=sqlite skips PostgreSQL.
 bench: install-dev
-	@command -v wrk >/dev/null 2>&1 || { echo "== installing Debian's wrk"; apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@{ command -v wrk && { command -v nginx || test -x /usr/sbin/nginx; }; } >/dev/null 2>&1 || { \
+		echo "== installing Debian's wrk and nginx-light"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
 	@case ",$${BENCH_DATABASES:-sqlite,postgresql}," in *,postgresql,*) \
 		pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect "$$(ls /etc/postgresql)" main start;; \
 	esac

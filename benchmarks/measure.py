@@ -123,10 +123,11 @@ def cross_checks(raw: Mapping) -> dict[str, float]:
         # tipoff's cheapest endpoint (/healthz: the app's middleware and one trivial query) beside hello: the
         # most any tipoff page could reach of hello, for reading queue_vs_hello against.
         **({"floor_vs_hello": ratio(middle["floor"]["rps"], middle["hello"]["rps"])} if "floor" in middle else {}),
-        # The same flood against the app with every per-client limit off (bounded KDF slots alone).
-        **({"flood_p99_ratio_without_limits": ratio(raw["flood_without_limits"]["flooded"]["p99_ms"],
-                                                    raw["flood_without_limits"]["quiet"]["p99_ms"])}
-           if "flood_without_limits" in raw else {}),
+        # The same flood against the guarded app without nginx in front (the app's own per-client limits and
+        # KDF slots), and against the app with every per-client limit off (the bounded KDF slots alone).
+        **{f"flood_p99_ratio_{name}": ratio(raw[f"flood_{name}"]["flooded"]["p99_ms"],
+                                            raw[f"flood_{name}"]["quiet"]["p99_ms"])
+           for name in ("app_guarded", "without_limits") if f"flood_{name}" in raw},
         "size_ratio_submit_vs_kdf_beside": ratio(relative(large, "submit_mixed", "kdf"),
                                                  relative(small, "submit_mixed", "kdf")),
         "size_ratio_queue_vs_hello_beside": min(ratio(relative(large, k, "hello"), relative(small, k, "hello"))

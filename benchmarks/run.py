@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from benchmarks.measure import Run, cross_checks, figures, median_run, parse_wrk, run_dict, table, validate_results
+from benchmarks.nginx import NGINX, Nginx
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
@@ -35,7 +36,7 @@ LUA = BENCH / "lua"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432")
 PG_DATABASE = "tipoff_bench"
 SCALES = {"full": (10_000, 100_000, 1_000_000), "smoke": (2_000, 20_000, 100_000)}
-PORTS = {"app": 18471, "hello": 18472, "kdf": 18473, "guarded": 18474}
+PORTS = {"app": 18471, "hello": 18472, "kdf": 18473, "guarded": 18474, "nginx": 18475}
 
 
 def env_int(name: str, default: int) -> int:
@@ -331,13 +332,21 @@ def measure_database(database: str) -> dict:
                 year = reference.split("-")[1]
                 # The real reference (its true hash is verified) and unknown ones (the dummy hash is).
                 references = [reference] + [f"JA-{year}-{9_000_000 + n}" for n in range(9)]
-                # Headline: the app as deployed (per-client limits, many flooding addresses); raw also keeps
-                # the app with every limit off, where only the bounded KDF slots stand against the flood.
+                # Headline: the app as deployed, behind deploy/nginx.conf (per-address rates and the in-flight
+                # limit on access-code checks there; per-client limits and KDF slots in the app), many flooding
+                # addresses. Raw also keeps the same flood against the guarded app without nginx, and against
+                # the app with every limit off, where only the bounded KDF slots stand against it.
                 raw["flood_without_limits"] = {k: run_dict(v) for k, v in flood(app.url, references).items()}
                 guarded = Server("guarded", "wsgi:app", guarded_env(env)).start()
+                edge = Nginx(WORK / "nginx", PORTS["nginx"], guarded.port, trust_forwarded=True,
+                             worker_connections=4 * FLOOD_CONNECTIONS)
                 try:
-                    raw["flood"] = {k: run_dict(v) for k, v in flood(guarded.url, references, clients=True).items()}
+                    raw["flood_app_guarded"] = {k: run_dict(v)
+                                                for k, v in flood(guarded.url, references, clients=True).items()}
+                    edge.start()
+                    raw["flood"] = {k: run_dict(v) for k, v in flood(edge.url, references, clients=True).items()}
                 finally:
+                    edge.stop()
                     guarded.stop()
             raw[str(level)] = {name: run_dict(run) for name, run in per_level[level].items()}
         log(f"{database}: export memory")
@@ -371,6 +380,8 @@ def machine() -> str:
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: `apt-get install wrk` (make bench does it)")
+    if NGINX is None:
+        raise SystemExit("nginx is missing: `apt-get install nginx-light` (make bench does it)")
     databases = [d.strip() for d in os.environ.get("BENCH_DATABASES", "sqlite,postgresql").split(",") if d.strip()]
     WORK.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

@@ -145,8 +145,11 @@ def test_headline_figures_come_from_the_raw_medians():
     assert checks["size_ratio_submit_vs_kdf_beside"] == 1.875  # (15/10) / (16/20)
     assert checks["size_ratio_queue_vs_hello_beside"] == 1.0   # html: (150/500) / (300/1000)
     assert "floor_vs_hello" not in checks and "flood_p99_ratio_without_limits" not in checks
+    assert "flood_p99_ratio_app_guarded" not in checks
     raw["100"]["floor"] = {"rps": 450.0, "p50_ms": 2.0, "p99_ms": 5.0}
     raw["flood_without_limits"] = {"quiet": {"p99_ms": 100.0}, "flooded": {"p99_ms": 700.0}}
+    raw["flood_app_guarded"] = {"quiet": {"p99_ms": 100.0}, "flooded": {"p99_ms": 400.0}}
     checks = measure.cross_checks(raw)
     assert checks["floor_vs_hello"] == 0.45 and checks["flood_p99_ratio_without_limits"] == 7.0
-    assert measure.figures(raw)["flood_p99_ratio"] == 2.5  # the headline stays the flood with limits on
+    assert checks["flood_p99_ratio_app_guarded"] == 4.0
+    assert measure.figures(raw)["flood_p99_ratio"] == 2.5  # the headline stays the flood as deployed (nginx)

@@ -5,45 +5,22 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import re
-import shutil
-import signal
-import subprocess
+import threading
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from benchmarks.nginx import NGINX, Nginx
 from tests.intake.test_api import TIP
 from tests.reliability.deployment import Deployment, free_port
 
-ROOT = Path(__file__).resolve().parents[2]
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 CLIENT = "127.0.0.2"        # the client connects from here (any 127/8 address is local on Linux)
 CLAIMED = "203.0.113.77"    # what the client pretends to be in X-Forwarded-For
+IN_FLIGHT = 4               # deploy/nginx.conf: limit_conn tipoff_access_code_inflight
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")]
-
-
-def site_config(prefix: Path, listen: int, upstream: int) -> str:
-    """deploy/nginx.conf with the TLS lines and the redirect dropped, ports and log paths moved."""
-    text = (ROOT / "deploy" / "nginx.conf").read_text()
-    text = re.sub(r"server \{\n    listen 80;.*?\n\}\n", "", text, count=1, flags=re.S)
-    text = "\n".join(line for line in text.splitlines() if "# tipoff:tls" not in line)
-    text = text.replace("127.0.0.1:8000", f"127.0.0.1:{upstream}").replace("/var/log/nginx/", f"{prefix}/")
-    return text.replace("    server_name tipoff.example.gov.cn;\n\n",
-                        f"    server_name tipoff.example.gov.cn;\n    listen 127.0.0.1:{listen};\n\n", 1)
-
-
-def main_config(prefix: Path, site: Path) -> str:
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    temp = "".join(f"    {kind}_temp_path {prefix}/{kind};\n"
-                   for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    return (f"{user}daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/main-error.log crit;\n"
-            f"events {{ worker_connections 64; }}\nhttp {{\n{temp}    access_log off;\n    include {site};\n}}\n")
 
 
 def request(port: int, method: str, path: str, body: dict | None = None) -> tuple[int, dict, bytes]:
@@ -62,36 +39,27 @@ def request(port: int, method: str, path: str, body: dict | None = None) -> tupl
 
 @pytest.fixture
 def stack(tmp_path):
+    yield from running_stack(tmp_path)
+
+
+def running_stack(tmp_path, **app_env: str):
+    """A deployment (2 workers) behind deploy/nginx.conf: yields (deployment, nginx's port, nginx's prefix)."""
     deployment = Deployment(tmp_path, None, TIPOFF_LOG_FORMAT="json", TIPOFF_RATELIMIT_STORAGE_URI="memory://")
     deployment.initialise()
-    upstream = deployment.start(workers=2)
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    port = free_port()
-    site = prefix / "tipoff.conf"
-    site.write_text(site_config(prefix, port, int(upstream.rsplit(":", 1)[1])))
-    (prefix / "nginx.conf").write_text(main_config(prefix, site))
-    check = subprocess.run([NGINX, "-t", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e",
-                            str(prefix / "startup.log")], capture_output=True, text=True)
-    assert check.returncode == 0, check.stderr + (prefix / "startup.log").read_text()
-    server = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e",
-                               str(prefix / "startup.log")], start_new_session=True)
+    upstream = deployment.start(workers=2, **app_env)
+    nginx = Nginx(tmp_path / "nginx", free_port(), int(upstream.rsplit(":", 1)[1]))
     try:
+        nginx.start()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if request(port, "GET", "/healthz")[0] == 200:
+                if request(nginx.port, "GET", "/healthz")[0] == 200:
                     break
             except OSError:
                 time.sleep(0.2)
-        yield deployment, port, prefix
+        yield deployment, nginx.port, nginx.prefix
     finally:
-        server.send_signal(signal.SIGQUIT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+        nginx.stop()
         deployment.stop()
 
 
@@ -132,3 +100,36 @@ def test_nginx_refuses_an_access_code_flood_before_the_app_and_never_limits_repo
     time.sleep(1)
     for text in ((prefix / "tipoff.log").read_text(), (prefix / "tipoff-error.log").read_text()):
         assert CLIENT not in text  # refusals leave no address behind either
+
+
+def test_nginx_lets_only_a_few_access_code_checks_in_at_once(tmp_path):
+    """However many addresses send them, checks beyond the in-flight limit get nginx's own 503 at once, so they
+    never queue in the workers' threads ahead of submissions; the ones let in get the app's answer."""
+    from flask import Flask
+
+    from tests.intake.test_lookup_slots import holding_slots
+
+    for deployment, port, _prefix in running_stack(tmp_path, TIPOFF_LOOKUP_KDF_SLOTS="1",
+                                                   TIPOFF_LOOKUP_KDF_WAIT_MS="30000"):
+        slots = Flask("slots")  # the deployment's slot files, held from here as busy lookups would hold them
+        slots.config.update(TIPOFF_DATA_DIR=str(deployment.data_dir), TIPOFF_LOOKUP_KDF_SLOTS=1,
+                            TIPOFF_LOOKUP_KDF_WAIT_MS=0)
+        wrong = {"reference": "JA-2026-000000", "access_code": "0" * 16}
+        answers: list = []
+        senders = [threading.Thread(target=lambda: answers.append(request(port, "POST", "/api/v1/tips/lookup", wrong)))
+                   for _ in range(IN_FLIGHT + 3)]
+        with holding_slots(slots, 1):
+            for sender in senders:
+                sender.start()
+            deadline = time.monotonic() + 20
+            while len(answers) < 3 and time.monotonic() < deadline:  # the refused come back while the rest wait
+                time.sleep(0.05)
+            refused = list(answers)
+        for sender in senders:
+            sender.join(30)
+        assert len(refused) == 3, [status for status, _, _ in answers]
+        for status, headers, body in refused:
+            assert status == 503 and headers.get("Retry-After") == "2"
+            assert not body.lstrip().startswith(b"{") and "请几秒钟后再试".encode() in body  # nginx's, not the app's
+        let_in = [status for status, _, _ in answers[3:]]
+        assert len(let_in) == IN_FLIGHT and all(status == 404 for status in let_in), let_in
