@@ -24,6 +24,11 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
+def new_request_id() -> str:
+    """A request's id: random, never derived from the client (tipoff.intake.busy_gate's refusals use it too)."""
+    return secrets.token_hex(8)
+
+
 def current_request_id() -> str | None:
     """The id of the request being handled, or None outside a request."""
     if not has_request_context():
@@ -88,7 +93,7 @@ def configure_logging(app: Flask) -> None:
     def _assign_request_id() -> None:
         # Random, never taken from the client's own X-Request-ID: a client could otherwise plant an
         # identifier (or an address) in every line about its requests.
-        g.request_id = secrets.token_hex(8)
+        g.request_id = new_request_id()
 
     @app.after_request
     def _send_request_id(response):

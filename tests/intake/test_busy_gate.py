@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import inspect
 import os
+import re
 
 import pytest
 
@@ -82,6 +83,9 @@ def test_a_refusal_before_flask_is_the_views_refusal(app, language, cookie):
     assert ("Many people" in before_flask.get_json()["error"]["message"]) == (language == "en")
     for name in COMPARED_HEADERS:
         assert before_flask.headers.get(name) == in_flask.headers.get(name), name
+    # An id of the app's kind (16 hex digits), fresh per refusal, for finding it in the access log.
+    assert re.fullmatch(r"[0-9a-f]{16}", before_flask.headers["X-Request-ID"])
+    assert re.fullmatch(r"[0-9a-f]{16}", in_flask.headers["X-Request-ID"])
     assert _lookup_failures(app) == 0
 
 

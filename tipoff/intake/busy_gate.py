@@ -7,8 +7,9 @@ the session, the rate limiter and JSON parsing; refused here it costs one look p
 no lock (`any_slot_free`), so looking never refuses a real lookup.
 
 The answer is the view's 503 (`LookupBusy`) body in the person's language with the app's security
-headers (a test compares them), except that it carries no X-Request-ID and comes before the rate limiter
-and the body's validation: a client over its limit, or with a malformed body, hears "busy" rather than
+headers (a test compares them) and a fresh X-Request-ID of the same kind as the app's (random, never the
+client's), so a refusal can be found in the access log too. It comes before the rate limiter and the
+body's validation: a client over its limit, or with a malformed body, hears "busy" rather than
 429 or 422 while every slot is taken. A request that finds a slot free goes on to Flask, which takes its
 slot as usual. When TIPOFF_LOOKUP_KDF_WAIT_MS asks lookups to wait for a slot, the gate stands aside, and
 anything unexpected (the slot directory gone or not ours) is left to Flask to answer.
@@ -27,6 +28,7 @@ from flask import Flask
 from flask_babel import force_locale
 
 from tipoff.intake.kdf_slots import LookupBusy, RETRY_AFTER_SECONDS, any_slot_free, slot_count, slot_dir
+from tipoff.logs import REQUEST_ID_HEADER, new_request_id
 
 # Every API endpoint whose view runs `open_for_reporter` (tests check this against the views).
 GATED_PATHS = frozenset({"/api/v1/tips/lookup", "/api/v1/tips/messages", "/api/v1/tips/evidence"})
@@ -55,7 +57,8 @@ class BusyGate:
                 or self._slot_free():
             return self.wsgi_app(environ, start_response)
         body = self.bodies.get(self._language(environ)) or self.bodies[self.default_language]
-        start_response("503 SERVICE UNAVAILABLE", [*self.headers, ("Content-Length", str(len(body)))])
+        start_response("503 SERVICE UNAVAILABLE", [*self.headers, ("Content-Length", str(len(body))),
+                                                   (REQUEST_ID_HEADER, new_request_id())])
         return [body]
 
     def _slot_free(self) -> bool:
