@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -64,27 +65,80 @@ def test_without_commits_meanwhile_the_sealer_takes_one_round():
     assert outcome == [True] and seal.rounds == 1
 
 
-def test_a_sealer_kept_busy_hands_the_turn_to_the_next_commit(monkeypatch):
+def test_a_sealer_kept_busy_hands_what_is_left_to_the_background(monkeypatch):
     monkeypatch.setattr(SealTurns, "MAX_ROUNDS", 3)
-    turns: SealTurns
+    calls, handed = [], []
 
     def always_more() -> int:
+        calls.append(1)
         turns.seal()  # every round, another thread's commit arrives and leaves its entries to us
         return 1
 
-    calls = []
-    turns = SealTurns(lambda: calls.append(1) or always_more())
+    turns = SealTurns(always_more, hand_over=lambda: handed.append(1))
     assert turns.seal() is True
     assert len(calls) == 3  # bounded: the request that took the turn is not held forever
-    finished = []
-    turns._seal = lambda: finished.append(1) or 1
-    assert turns.seal() is True and finished == [1]  # the next commit seals what was left
+    assert handed == [1]    # and what the last commit left is sealed in the background, not orphaned
+    turns._seal = lambda: calls.append(1) or 1
+    assert turns.seal() is True  # the turn is free again
 
 
-def test_a_failed_seal_frees_the_turn():
+def test_without_entries_left_over_nothing_is_handed_over():
+    handed = []
+    turns = SealTurns(lambda: 1, hand_over=lambda: handed.append(1))
+    assert turns.seal() is True and handed == []
+
+
+def test_a_failed_seal_frees_the_turn_and_hands_over_what_others_left():
+    seal = GatedSeal(fail_on=1)
+    handed = []
+    turns = SealTurns(seal, hand_over=lambda: handed.append(1))
+    first_failed: list = []
+
+    def first():
+        try:
+            turns.seal()
+        except RuntimeError:
+            first_failed.append(True)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert seal.started.wait(5)
+    assert turns.seal() is False  # left to the sealer, which then fails
+    seal.release.set()
+    thread.join(5)
+    assert first_failed == [True] and handed == [1]
+    assert turns.seal() is True and seal.rounds == 2
+
+
+def test_a_failed_seal_alone_hands_nothing_over():
     seal = GatedSeal(fail_on=1)
     seal.release.set()
-    turns = SealTurns(seal)
+    handed = []
+    turns = SealTurns(seal, hand_over=lambda: handed.append(1))
     with pytest.raises(RuntimeError):
         turns.seal()
-    assert turns.seal() is True and seal.rounds == 2
+    assert handed == [] and turns.seal() is True
+
+
+def test_entries_left_to_a_running_sealer_are_sealed_after_it_hands_over(app):
+    from tests.audit.helpers import seal_of
+    from tipoff.audit import services
+    from tipoff.extensions import db
+
+    turns = app.extensions[services._TURNS]
+    with turns._lock:
+        turns._busy = True  # a sealer is running on another thread of this process
+    try:
+        with app.app_context():
+            entry = services.record("test.left_to_sealer", actor="test")
+            db.session.commit()
+            entry_id = entry.id
+        assert seal_of(app, entry_id) is None  # the request ended without sealing: left to the sealer
+    finally:
+        with turns._lock:
+            turns._busy = False
+    services._seal_in_background(app)  # what SealTurns calls when that sealer cannot finish
+    deadline = time.monotonic() + 10
+    while seal_of(app, entry_id) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seal_of(app, entry_id) is not None

@@ -145,14 +145,16 @@ class SealTurns:
     goes, and the running sealer takes one more round, which finds those entries (they committed before
     marking). A request alone, as in the tests and at quiet times, still seals its own entries before
     it ends. Other processes still race, and the chain's primary key settles that (`seal_pending`).
+
+    Entries left to a sealer are never orphaned: a sealer kept busy for MAX_ROUNDS (its own request has
+    waited enough), or one whose seal failed, passes what others left to it to `hand_over` (a background
+    thread in the app), which seals them unless another sealer has taken the turn meanwhile.
     """
 
-    # A sealer kept busy this long by new commits hands the turn over: its own request has waited enough,
-    # and the next commit (which there will be: these came from commits) takes the turn.
     MAX_ROUNDS = 20
 
-    def __init__(self, seal: Callable[[], int]):
-        self._seal = seal
+    def __init__(self, seal: Callable[[], int], hand_over: Callable[[], None] | None = None):
+        self._seal, self._hand_over = seal, hand_over
         self._lock = threading.Lock()
         self._busy = False
         self._again = False
@@ -164,7 +166,7 @@ class SealTurns:
                 self._again = True
                 return False
             self._busy, self._again = True, False
-        rounds = 0
+        rounds, left_over = 0, False
         try:
             while True:
                 self._seal()
@@ -174,13 +176,16 @@ class SealTurns:
                         self._busy = False
                         return True
                     if rounds >= self.MAX_ROUNDS:
-                        self._busy = False  # `_again` stays set: whoever commits next seals it all
+                        self._busy, self._again, left_over = False, False, True
                         return True
                     self._again = False
         except BaseException:
             with self._lock:
-                self._busy = False
+                self._busy, left_over, self._again = False, self._again, False
             raise
+        finally:
+            if left_over and self._hand_over is not None:
+                self._hand_over()
 
 
 def _read_head(conn: Connection) -> tuple[int, str]:

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
@@ -130,7 +131,7 @@ def init_app(app: Flask) -> None:
                            ("after_rollback", _after_rollback)):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
-    app.extensions[_TURNS] = SealTurns(lambda: seal_all_pending())
+    app.extensions[_TURNS] = SealTurns(lambda: seal_all_pending(), hand_over=lambda: _seal_in_background(app))
     app.teardown_appcontext(_seal_after_context)
 
 
@@ -147,6 +148,19 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def _seal_in_background(app: Flask) -> None:
+    """Seal what a sealer could not finish, on a thread of its own (SealTurns.hand_over)."""
+
+    def run() -> None:
+        try:
+            with app.app_context():
+                app.extensions[_TURNS].seal()
+        except Exception:
+            log.exception("audit: sealing in the background failed; entries stay pending")
+
+    threading.Thread(target=run, name="tipoff-audit-seal", daemon=True).start()
 
 
 def _seal_after_context(exc: BaseException | None) -> None:  # noqa: ARG001

@@ -25,8 +25,6 @@ shown as provisional and recomputed when the year's notice is entered as overrid
 """
 from __future__ import annotations
 
-import functools
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -104,7 +102,7 @@ def fallback_day(day: date) -> DayInfo:
     return DayInfo(day, True, "fallback", "工作日")
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def package_day(day: date) -> DayInfo | None:
     """The package's answer for a day, or None when the package has no data for its year.
 
