@@ -128,6 +128,9 @@ def cross_checks(raw: Mapping) -> dict[str, float]:
         **{f"flood_p99_ratio_{name}": ratio(raw[f"flood_{name}"]["flooded"]["p99_ms"],
                                             raw[f"flood_{name}"]["quiet"]["p99_ms"])
            for name in ("app_guarded", "without_limits") if f"flood_{name}" in raw},
+        # Submits refused during the headline flood (they must all be stored, or the p99 would flatter).
+        **({"flood_submits_refused": sum(raw["flood"][run].get("non2xx", 0) for run in ("quiet", "flooded"))}
+           if "flood" in raw else {}),
         "size_ratio_submit_vs_kdf_beside": ratio(relative(large, "submit_mixed", "kdf"),
                                                  relative(small, "submit_mixed", "kdf")),
         "size_ratio_queue_vs_hello_beside": min(ratio(relative(large, k, "hello"), relative(small, k, "hello"))

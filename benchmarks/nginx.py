@@ -40,9 +40,9 @@ def main_config(prefix: Path, site: Path, worker_connections: int = 64) -> str:
     """A whole nginx.conf around the site: one worker, no daemon, everything under `prefix`."""
     user = "user root;\n" if os.geteuid() == 0 else ""
     temp = "".join(f"    {kind}_temp_path {prefix}/{kind};\n" for kind in TEMP_KINDS)
-    return (f"{user}daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/main-error.log crit;\n"
-            f"events {{ worker_connections {worker_connections}; }}\nhttp {{\n{temp}    access_log off;\n"
-            f"    include {site};\n}}\n")
+    return (f"{user}daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\n"
+            f"error_log {prefix}/main-error.log crit;\nevents {{ worker_connections {worker_connections}; }}\n"
+            f"http {{\n{temp}    access_log off;\n    include {site};\n}}\n")
 
 
 class Nginx:

@@ -338,15 +338,18 @@ def measure_database(database: str) -> dict:
                 # the app with every limit off, where only the bounded KDF slots stand against it.
                 raw["flood_without_limits"] = {k: run_dict(v) for k, v in flood(app.url, references).items()}
                 guarded = Server("guarded", "wsgi:app", guarded_env(env)).start()
-                edge = Nginx(WORK / "nginx", PORTS["nginx"], guarded.port, trust_forwarded=True,
-                             worker_connections=4 * FLOOD_CONNECTIONS)
+                edge = None
                 try:
                     raw["flood_app_guarded"] = {k: run_dict(v)
                                                 for k, v in flood(guarded.url, references, clients=True).items()}
-                    edge.start()
+                    guarded.stop()  # fresh per-client limits: the run through nginx sends the same addresses
+                    guarded.start()
+                    edge = Nginx(WORK / "nginx", PORTS["nginx"], guarded.port, trust_forwarded=True,
+                                 worker_connections=4 * FLOOD_CONNECTIONS).start()
                     raw["flood"] = {k: run_dict(v) for k, v in flood(edge.url, references, clients=True).items()}
                 finally:
-                    edge.stop()
+                    if edge is not None:
+                        edge.stop()
                     guarded.stop()
             raw[str(level)] = {name: run_dict(run) for name, run in per_level[level].items()}
         log(f"{database}: export memory")

@@ -152,4 +152,7 @@ def test_headline_figures_come_from_the_raw_medians():
     checks = measure.cross_checks(raw)
     assert checks["floor_vs_hello"] == 0.45 and checks["flood_p99_ratio_without_limits"] == 7.0
     assert checks["flood_p99_ratio_app_guarded"] == 4.0
+    assert checks["flood_submits_refused"] == 0
+    raw["flood"]["flooded"]["non2xx"] = 3
+    assert measure.cross_checks(raw)["flood_submits_refused"] == 3
     assert measure.figures(raw)["flood_p99_ratio"] == 2.5  # the headline stays the flood as deployed (nginx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 import time
 from urllib.parse import quote
@@ -17,14 +18,16 @@ from tests.reliability.deployment import Deployment, free_port
 
 CLIENT = "127.0.0.2"        # the client connects from here (any 127/8 address is local on Linux)
 CLAIMED = "203.0.113.77"    # what the client pretends to be in X-Forwarded-For
-IN_FLIGHT = 4               # deploy/nginx.conf: limit_conn tipoff_access_code_inflight
+IN_FLIGHT = 4               # deploy/nginx.conf: limit_conn tipoff_access_code_inflight (all addresses)
+IN_FLIGHT_PER_ADDRESS = 2   # and tipoff_access_code_inflight_client
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light)")]
 
 
-def request(port: int, method: str, path: str, body: dict | None = None) -> tuple[int, dict, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(CLIENT, 0))
+def request(port: int, method: str, path: str, body: dict | None = None,
+            source: str = CLIENT) -> tuple[int, dict, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
     headers = {"X-Forwarded-For": CLAIMED, "Host": "tipoff.example.gov.cn"}
     payload = None
     if body is not None:
@@ -102,34 +105,48 @@ def test_nginx_refuses_an_access_code_flood_before_the_app_and_never_limits_repo
         assert CLIENT not in text  # refusals leave no address behind either
 
 
-def test_nginx_lets_only_a_few_access_code_checks_in_at_once(tmp_path):
-    """However many addresses send them, checks beyond the in-flight limit get nginx's own 503 at once, so they
-    never queue in the workers' threads ahead of submissions; the ones let in get the app's answer."""
+def test_nginx_lets_only_a_few_api_access_code_checks_in_at_once(tmp_path):
+    """However many addresses send them, the API's checks beyond the in-flight limits (per address, and all
+    together) get nginx's 503 at once, the app's JSON body with Retry-After, so they never queue in the
+    workers' threads ahead of submissions; the ones let in get the app's own answer."""
     from flask import Flask
 
     from tests.intake.test_lookup_slots import holding_slots
 
+    wrong = {"reference": "JA-2026-000000", "access_code": "0" * 16}
     for deployment, port, _prefix in running_stack(tmp_path, TIPOFF_LOOKUP_KDF_SLOTS="1",
                                                    TIPOFF_LOOKUP_KDF_WAIT_MS="30000"):
         slots = Flask("slots")  # the deployment's slot files, held from here as busy lookups would hold them
         slots.config.update(TIPOFF_DATA_DIR=str(deployment.data_dir), TIPOFF_LOOKUP_KDF_SLOTS=1,
                             TIPOFF_LOOKUP_KDF_WAIT_MS=0)
-        wrong = {"reference": "JA-2026-000000", "access_code": "0" * 16}
-        answers: list = []
-        senders = [threading.Thread(target=lambda: answers.append(request(port, "POST", "/api/v1/tips/lookup", wrong)))
-                   for _ in range(IN_FLIGHT + 3)]
-        with holding_slots(slots, 1):
-            for sender in senders:
-                sender.start()
-            deadline = time.monotonic() + 20
-            while len(answers) < 3 and time.monotonic() < deadline:  # the refused come back while the rest wait
-                time.sleep(0.05)
-            refused = list(answers)
+        let_in: list = []
+
+        def check_in_background(source: str) -> threading.Thread:
+            sender = threading.Thread(target=lambda: let_in.append(
+                request(port, "POST", "/api/v1/tips/lookup", wrong, source=source)))
+            sender.start()
+            return sender
+
+        def refused_by_nginx(source: str) -> None:
+            status, headers, body = request(port, "POST", "/api/v1/tips/lookup", wrong, source=source)
+            assert status == 503 and headers.get("Retry-After") == "2", (status, body[:200])
+            assert json.loads(body)["error"]["code"] == "lookup_busy"
+            assert re.fullmatch(r"[0-9a-f]{32}", headers["X-Request-ID"])  # nginx's id: the app never saw it
+
+        senders = []
+        with holding_slots(slots, 1):  # every check let in waits for the slot
+            first = "127.0.0.10"
+            senders += [check_in_background(first) for _ in range(IN_FLIGHT_PER_ADDRESS)]
+            time.sleep(1.5)
+            refused_by_nginx(first)  # one address cannot hold more
+            others = [f"127.0.0.{11 + n}" for n in range(IN_FLIGHT // IN_FLIGHT_PER_ADDRESS - 1)]
+            senders += [check_in_background(source) for source in others for _ in range(IN_FLIGHT_PER_ADDRESS)]
+            time.sleep(1.5)
+            refused_by_nginx("127.0.0.30")  # a fresh address too, once all together hold the limit
+            assert let_in == []  # the ones let in are still waiting for the app's slot
         for sender in senders:
             sender.join(30)
-        assert len(refused) == 3, [status for status, _, _ in answers]
-        for status, headers, body in refused:
-            assert status == 503 and headers.get("Retry-After") == "2"
-            assert not body.lstrip().startswith(b"{") and "请几秒钟后再试".encode() in body  # nginx's, not the app's
-        let_in = [status for status, _, _ in answers[3:]]
-        assert len(let_in) == IN_FLIGHT and all(status == 404 for status in let_in), let_in
+        assert len(let_in) == IN_FLIGHT and all(status == 404 for status, _, _ in let_in), \
+            [status for status, _, _ in let_in]
+        status, _, body = request(port, "POST", "/api/v1/tips", TIP, source="127.0.0.30")
+        assert status == 201, body[:300]  # submissions were never counted
