@@ -55,7 +55,7 @@ run: init
 test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The benchmarks of issue 7 on SQLite and PostgreSQL (benchmarks/README.md): about 30 minutes on 2 cores.
+# The benchmarks of issue 7 on SQLite and PostgreSQL (benchmarks/README.md): 36–53 minutes on 2 cores.
 # BENCH_SCALE=smoke (2k/20k/100k tips) takes a few minutes; BENCH_DATABASES=sqlite skips PostgreSQL.
 bench: install-dev
 	@{ command -v wrk && { command -v nginx || test -x /usr/sbin/nginx; }; } >/dev/null 2>&1 || { \
