@@ -11,10 +11,10 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
+
+from benchmarks.processes import wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -77,16 +77,8 @@ class Nginx:
     def start(self) -> "Nginx":
         self.check()
         self.process = subprocess.Popen(self._command(), start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nginx exited with {self.process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"nginx did not listen on {self.port}")
+        wait_listening(self.process, self.port, "nginx", timeout=30, poll=0.1)
+        return self
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

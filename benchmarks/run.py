@@ -15,7 +15,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import Callable
 
 from benchmarks.measure import Run, cross_checks, figures, median_run, parse_wrk, run_dict, table, validate_results
 from benchmarks.nginx import NGINX, Nginx
+from benchmarks.processes import wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
@@ -109,17 +109,10 @@ class Server:
             [str(VENV / "gunicorn"), "--config", "tipoff/gunicorn_conf.py", "--bind", f"127.0.0.1:{self.port}",
              "--access-logfile", "/dev/null", self.target], cwd=ROOT, env=self.env, stdout=self.log,
             stderr=self.log)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn {self.name} exited; see {self.log.name}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    time.sleep(1.0)  # let every worker boot, not only the first
-                    return self
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"gunicorn {self.name} did not listen on {self.port}")
+        # Then one second more: let every worker boot, not only the first.
+        wait_listening(self.process, self.port, f"gunicorn {self.name} (see {self.log.name})", timeout=60,
+                       settle=1.0, poll=0.3)
+        return self
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
