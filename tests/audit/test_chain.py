@@ -121,6 +121,23 @@ def _insert_entry_without_hooks(app, entry_id: int) -> None:
         db.session.commit()
 
 
+def test_a_seal_that_is_owed_entries_finds_them_below_the_head_without_scanning_the_window(app, five):
+    ids, _, _ = five
+    _insert_entry_without_hooks(app, ids[-1] + 10)
+    with app.app_context():
+        assert seal_pending(owed=frozenset()) == 1  # above the head: every seal finds it
+    # Committed after a later entry was sealed, as concurrent commits do: below the head, inside the window.
+    late, orphan = ids[-1] + 1, ids[-1] + 2
+    _insert_entry_without_hooks(app, late)
+    _insert_entry_without_hooks(app, orphan)
+    with app.app_context():
+        assert seal_pending(owed=frozenset({late})) == 1  # the committer's own seal names it
+        assert seal_pending(owed=frozenset()) == 0  # an entry nobody owes waits for the window scan
+        assert seal_pending() == 1
+    assert seal_of(app, late) is not None and seal_of(app, orphan) is not None
+    assert verify(app).ok
+
+
 def test_entries_outside_the_window_are_reported_unsealed(app, five):
     ids, _, _ = five
     far = ids[-1] + 2 * chain.WINDOW

@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.audit.helpers import chain_stats, seal_of, write_entries
 from tipoff.accounts.models import User
-from tipoff.audit import services
+from tipoff.audit import chain, services
 from tipoff.audit.chain import ZERO_HASH
 from tipoff.audit.models import AuditEntry, AuditSeal
 from tipoff.extensions import db
@@ -115,7 +115,7 @@ def test_sealing_failure_never_fails_the_request(app, client, login_as, monkeypa
     def broken(**kwargs):
         raise OperationalError("INSERT INTO audit_seals", {}, Exception("disk full"))
 
-    monkeypatch.setattr(services, "seal_all_pending", broken)
+    monkeypatch.setattr(chain, "seal_all_pending", broken)  # what a commit's teardown seals with
     with caplog.at_level(logging.ERROR, logger="tipoff.audit"):
         response = client.get("/staff/audit/")
     assert response.status_code == 200

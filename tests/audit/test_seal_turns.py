@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tipoff.audit.chain import SealTurns
+from tipoff.audit import chain
+from tipoff.audit.chain import CommitSealer, SealTurns
 
 
 class GatedSeal:
@@ -14,12 +15,14 @@ class GatedSeal:
 
     def __init__(self, fail_on: int | None = None):
         self.rounds = 0
+        self.batches: list[frozenset] = []
         self.started = threading.Event()
         self.release = threading.Event()
         self.fail_on = fail_on
 
-    def __call__(self) -> int:
+    def __call__(self, owed: frozenset = frozenset()) -> int:
         self.rounds += 1
+        self.batches.append(owed)
         if self.rounds == 1:
             self.started.set()
             assert self.release.wait(5)
@@ -48,12 +51,13 @@ def test_a_commit_during_a_seal_is_left_to_the_running_sealer_which_takes_one_mo
     seal = GatedSeal()
     turns = SealTurns(seal)
     first, outcome = start_first(turns, seal)
-    assert turns.seal() is False  # left to the running sealer: no second writer for the same chain head
-    assert turns.seal() is False  # any number of them cost the sealer one more round, not one each
+    assert turns.seal([7]) is False  # left to the running sealer: no second writer for the same chain head
+    assert turns.seal([8, 9]) is False  # any number of them cost the sealer one more round, not one each
     seal.release.set()
     first.join(5)
     assert outcome == [True] and seal.rounds == 2
-    assert turns.seal() is True and seal.rounds == 3  # the turn is free again
+    assert seal.batches[1] == {7, 8, 9}  # that round is owed exactly the entries left to it
+    assert turns.seal([10]) is True and seal.rounds == 3 and seal.batches[2] == {10}  # the turn is free again
 
 
 def test_without_commits_meanwhile_the_sealer_takes_one_round():
@@ -69,29 +73,29 @@ def test_a_sealer_kept_busy_hands_what_is_left_to_the_background(monkeypatch):
     monkeypatch.setattr(SealTurns, "MAX_ROUNDS", 3)
     calls, handed = [], []
 
-    def always_more() -> int:
-        calls.append(1)
-        turns.seal()  # every round, another thread's commit arrives and leaves its entries to us
+    def always_more(owed) -> int:
+        calls.append(owed)
+        turns.seal([len(calls)])  # every round, another thread's commit arrives and leaves its entries to us
         return 1
 
-    turns = SealTurns(always_more, hand_over=lambda: handed.append(1))
+    turns = SealTurns(always_more, hand_over=handed.append)
     assert turns.seal() is True
     assert len(calls) == 3  # bounded: the request that took the turn is not held forever
-    assert handed == [1]    # and what the last commit left is sealed in the background, not orphaned
-    turns._seal = lambda: calls.append(1) or 1
+    assert handed == [{3}]  # and what the last commit left is sealed in the background, not orphaned
+    turns._seal = lambda owed: calls.append(owed) or 1
     assert turns.seal() is True  # the turn is free again
 
 
 def test_without_entries_left_over_nothing_is_handed_over():
     handed = []
-    turns = SealTurns(lambda: 1, hand_over=lambda: handed.append(1))
+    turns = SealTurns(lambda owed: 1, hand_over=handed.append)
     assert turns.seal() is True and handed == []
 
 
 def test_a_failed_seal_frees_the_turn_and_hands_over_what_others_left():
     seal = GatedSeal(fail_on=1)
     handed = []
-    turns = SealTurns(seal, hand_over=lambda: handed.append(1))
+    turns = SealTurns(seal, hand_over=handed.append)
     first_failed: list = []
 
     def first():
@@ -103,10 +107,10 @@ def test_a_failed_seal_frees_the_turn_and_hands_over_what_others_left():
     thread = threading.Thread(target=first)
     thread.start()
     assert seal.started.wait(5)
-    assert turns.seal() is False  # left to the sealer, which then fails
+    assert turns.seal([5]) is False  # left to the sealer, which then fails
     seal.release.set()
     thread.join(5)
-    assert first_failed == [True] and handed == [1]
+    assert first_failed == [True] and handed == [{5}]
     assert turns.seal() is True and seal.rounds == 2
 
 
@@ -114,7 +118,7 @@ def test_a_failed_seal_alone_hands_nothing_over():
     seal = GatedSeal(fail_on=1)
     seal.release.set()
     handed = []
-    turns = SealTurns(seal, hand_over=lambda: handed.append(1))
+    turns = SealTurns(seal, hand_over=handed.append)
     with pytest.raises(RuntimeError):
         turns.seal()
     assert handed == [] and turns.seal() is True
@@ -137,8 +141,49 @@ def test_entries_left_to_a_running_sealer_are_sealed_after_it_hands_over(app):
     finally:
         with turns._lock:
             turns._busy = False
-    services._seal_in_background(app)  # what SealTurns calls when that sealer cannot finish
+    services._seal_in_background(app, frozenset({entry_id}))  # what SealTurns calls when that sealer cannot finish
     deadline = time.monotonic() + 10
     while seal_of(app, entry_id) is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert seal_of(app, entry_id) is not None
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_commit_seals_what_it_owes_and_scans_the_window_only_now_and_then(monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(chain, "seal_all_pending", lambda **kwargs: calls.append(kwargs) or 0)
+    clock = FakeClock()
+    sealer = CommitSealer(clock)
+    sealer(frozenset({1}))  # a new process: the first seal scans the window (a crash may have left entries)
+    sealer(frozenset({2}))
+    clock.now += chain.WINDOW_SCAN_SECONDS - 1
+    sealer(frozenset({3}))
+    clock.now += 1
+    sealer(frozenset({4}))
+    sealer(frozenset(range(chain.MAX_OWED + 1)))  # owing more than a few ids: the window is as cheap
+    assert calls == [{}, {"owed": {2}}, {"owed": {3}}, {}, {}]
+
+
+def test_after_a_failed_seal_the_next_one_scans_the_window(monkeypatch):
+    calls: list = []
+
+    def fail_once(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 2:
+            raise RuntimeError("database went away")
+        return 0
+
+    monkeypatch.setattr(chain, "seal_all_pending", fail_once)
+    sealer = CommitSealer(FakeClock())
+    sealer(frozenset({1}))
+    with pytest.raises(RuntimeError):
+        sealer(frozenset({2}))
+    sealer(frozenset({3}))  # entry 2 may now sit below the head: found by the window, not by owing
+    assert calls == [{}, {"owed": {2}}, {}]

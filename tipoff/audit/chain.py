@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 from types import SimpleNamespace
 from datetime import timedelta, timezone
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Collection, Iterable, TypeVar
 
-from sqlalchemy import Connection, Select, Text, and_, cast, func, insert, select
+from sqlalchemy import Connection, Select, Text, and_, cast, func, insert, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tipoff.audit.models import AuditEntry, AuditSeal
@@ -35,6 +35,12 @@ ZERO_HASH = "0" * 64
 # index range scan on a large log. An entry committed later than that (a very long transaction) is left
 # unsealed: `verify_chain` reports it and `flask tipoff audit seal --all` seals it.
 WINDOW = 10_000
+# The window is an anti-join over up to WINDOW entries (~4 ms on SQLite with a full window), too dear for
+# every commit: a commit's own seal looks only above the head and at the entries it committed itself
+# (`owed`), and each process scans the window at most this often, for entries whose committer died
+# between its commit and its seal.
+WINDOW_SCAN_SECONDS = 30
+MAX_OWED = 500
 SEAL_LIMIT = 1000
 SEAL_ATTEMPTS = 12
 VERIFY_BATCH = 1000
@@ -105,16 +111,18 @@ def _retryable(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in RETRY_SQLSTATES
 
 
-def seal_pending(limit: int = SEAL_LIMIT, *, everything: bool = False) -> int:
+def seal_pending(limit: int = SEAL_LIMIT, *, everything: bool = False, owed: Collection[int] | None = None) -> int:
     """Seal up to `limit` committed, unsealed entries in one short transaction; return how many.
 
     `everything` ignores the window and also seals entries far below the head (slow on a big log).
+    `owed` narrows the search to entries above the head plus these ids (a commit's own entries), which
+    costs a few index probes instead of the window's scan.
     On SQLite, call it outside an open write transaction of your own: it opens another writer.
     """
     seen: dict[str, int] = {}
     for attempt in range(1, SEAL_ATTEMPTS + 1):
         try:
-            return _with_write_intent(True, _seal_once, limit, everything, seen)
+            return _with_write_intent(True, _seal_once, limit, everything, seen, owed)
         except DBAPIError as exc:
             if not _retryable(exc) or attempt == SEAL_ATTEMPTS:
                 raise
@@ -125,11 +133,12 @@ def seal_pending(limit: int = SEAL_LIMIT, *, everything: bool = False) -> int:
     return 0  # unreachable: the last attempt either returns or raises
 
 
-def seal_all_pending(*, everything: bool = False, max_rounds: int = 10_000) -> int:
+def seal_all_pending(*, everything: bool = False, owed: Collection[int] | None = None,
+                     max_rounds: int = 10_000) -> int:
     """Seal until nothing is pending (in rounds of SEAL_LIMIT); return how many were sealed."""
     total = 0
     for _ in range(max_rounds):
-        sealed = seal_pending(SEAL_LIMIT, everything=everything)
+        sealed = seal_pending(SEAL_LIMIT, everything=everything, owed=owed)
         total += sealed
         if sealed < SEAL_LIMIT:
             break
@@ -139,12 +148,13 @@ def seal_all_pending(*, everything: bool = False, max_rounds: int = 10_000) -> i
 class SealTurns:
     """One thread of this process seals at a time; commits made meanwhile leave their entries to it.
 
-    After every commit that carried audit entries, the committing request seals (tipoff.audit.services).
-    With several threads committing at once they would each open a write transaction only to race for
-    the same chain head; instead a request that finds a seal already running here marks "again" and
-    goes, and the running sealer takes one more round, which finds those entries (they committed before
-    marking). A request alone, as in the tests and at quiet times, still seals its own entries before
-    it ends. Other processes still race, and the chain's primary key settles that (`seal_pending`).
+    After every commit that carried audit entries, the committing request seals them (tipoff.audit.services),
+    naming the entries it committed (`owed`). With several threads committing at once they would each
+    open a write transaction only to race for the same chain head; instead a request that finds a seal
+    already running here adds its entries to what the sealer owes, marks "again" and goes, and the running
+    sealer takes one more round, which finds those entries (they committed before marking). A request
+    alone, as in the tests and at quiet times, still seals its own entries before it ends. Other
+    processes still race, and the chain's primary key settles that (`seal_pending`).
 
     Entries left to a sealer are never orphaned: a sealer kept busy for MAX_ROUNDS (its own request has
     waited enough), or one whose seal failed, passes what others left to it to `hand_over` (a background
@@ -153,39 +163,68 @@ class SealTurns:
 
     MAX_ROUNDS = 20
 
-    def __init__(self, seal: Callable[[], int], hand_over: Callable[[], None] | None = None):
+    def __init__(self, seal: Callable[[frozenset[int]], int],
+                 hand_over: Callable[[frozenset[int]], None] | None = None):
         self._seal, self._hand_over = seal, hand_over
         self._lock = threading.Lock()
         self._busy = False
         self._again = False
+        self._owed: set[int] = set()
 
-    def seal(self) -> bool:
+    def seal(self, owed: Iterable[int] = ()) -> bool:
         """Seal now, or leave it to the sealer already running; True if this call did the sealing."""
         with self._lock:
+            self._owed.update(owed)
             if self._busy:
                 self._again = True
                 return False
             self._busy, self._again = True, False
-        rounds, left_over = 0, False
+            batch, self._owed = frozenset(self._owed), set()
+        rounds, left_over = 0, None
         try:
             while True:
-                self._seal()
+                self._seal(batch)
                 rounds += 1
                 with self._lock:
                     if not self._again:
                         self._busy = False
                         return True
+                    batch, self._owed, self._again = frozenset(self._owed), set(), False
                     if rounds >= self.MAX_ROUNDS:
-                        self._busy, self._again, left_over = False, False, True
+                        self._busy, left_over = False, batch
                         return True
-                    self._again = False
         except BaseException:
             with self._lock:
-                self._busy, left_over, self._again = False, self._again, False
+                if self._again:
+                    left_over = frozenset(self._owed)
+                self._busy, self._again, self._owed = False, False, set()
             raise
         finally:
-            if left_over and self._hand_over is not None:
-                self._hand_over()
+            if left_over is not None and self._hand_over is not None:
+                self._hand_over(left_over)
+
+
+class CommitSealer:
+    """The seal a commit's teardown runs (SealTurns' `seal`): the new entries and those it owes, and
+    the whole window once per WINDOW_SCAN_SECONDS in this process (or after a failed seal)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._next_window_scan = 0.0
+
+    def __call__(self, owed: frozenset[int]) -> int:
+        now = self._clock()
+        scan = now >= self._next_window_scan or len(owed) > MAX_OWED
+        if scan:
+            self._next_window_scan = now + WINDOW_SCAN_SECONDS
+        try:
+            return seal_all_pending() if scan else seal_all_pending(owed=owed)
+        except BaseException:
+            self._next_window_scan = 0.0  # what this round owed may now sit below the head: scan next time
+            raise
+
+
+_HEAD_ENTRY = select(func.max(_seals.c.entry_id))
 
 
 def _read_head(conn: Connection) -> tuple[int, str]:
@@ -196,21 +235,36 @@ def _read_head(conn: Connection) -> tuple[int, str]:
     return (head.seq, head.chain_hash) if head else (0, ZERO_HASH)
 
 
-def _pending_query(above: int | None) -> Select:
-    """Entries without a seal, optionally only those with id > `above`."""
+def _pending_query(above: int | None, owed: Collection[int] | None = None) -> Select:
+    """Entries without a seal, optionally only those with id > `above` (or, given `owed`, among those ids)."""
     if above is None:
         return select(_entries).outerjoin(_seals, _seals.c.entry_id == _entries.c.id).where(
             _seals.c.seq.is_(None))
+    if owed is not None:
+        # A few candidates (the new entries and the owed ones), each checked against the seals' index.
+        low = min(owed, default=above + 1)
+        wanted = _entries.c.id > above
+        if low <= above:
+            # Bounded below by the lowest owed id, so it stays one index range scan: with the OR alone both
+            # planners scan every entry.
+            wanted = and_(_entries.c.id >= low, or_(wanted, _entries.c.id.in_(sorted(owed))))
+        return select(_entries).outerjoin(_seals, _seals.c.entry_id == _entries.c.id).where(
+            _seals.c.seq.is_(None), wanted)
     # The range is repeated on the seal side so both sides are short index range scans, not a scan
     # of every seal ever made.
     on = and_(_seals.c.entry_id == _entries.c.id, _seals.c.entry_id > above)
     return select(_entries).outerjoin(_seals, on).where(_seals.c.seq.is_(None), _entries.c.id > above)
 
 
-def _seal_once(limit: int, everything: bool, seen: dict[str, int]) -> int:
+def _seal_once(limit: int, everything: bool, seen: dict[str, int], owed: Collection[int] | None = None) -> int:
     with db.engine.begin() as conn:
-        top = None if everything else conn.execute(select(func.max(_seals.c.entry_id))).scalar()
-        pending = _pending_query(None if top is None else top - WINDOW)
+        top = None if everything else conn.execute(_HEAD_ENTRY).scalar()
+        if top is None:
+            pending = _pending_query(None)
+        elif owed is not None:
+            pending = _pending_query(top, owed)
+        else:
+            pending = _pending_query(top - WINDOW)
         if "upto" in seen:
             # A retry after losing a race only owes the entries it saw the first time; newer ones
             # are sealed by their own committers. This keeps losers from starving under a burst.

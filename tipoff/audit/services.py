@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from tipoff.accounts.access import scoped
 from tipoff.accounts.models import User
 from tipoff.audit.chain import (  # noqa: F401  (re-exported: services is the audit package's API)
+    CommitSealer,
     SealTurns,
     VerifyResult,
     seal_all_pending,
@@ -131,32 +132,34 @@ def init_app(app: Flask) -> None:
                            ("after_rollback", _after_rollback)):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
-    app.extensions[_TURNS] = SealTurns(lambda: seal_all_pending(), hand_over=lambda: _seal_in_background(app))
+    app.extensions[_TURNS] = SealTurns(CommitSealer(), hand_over=lambda owed: _seal_in_background(app, owed))
     app.teardown_appcontext(_seal_after_context)
 
 
 def _note_new_entries(session: Session, flush_context: Any) -> None:  # noqa: ARG001
-    # In after_flush `session.new` still lists what this flush inserted.
-    if any(isinstance(obj, AuditEntry) for obj in session.new):
-        session.info[_PENDING] = True
+    # In after_flush `session.new` still lists what this flush inserted, with their ids.
+    ids = [obj.id for obj in session.new if isinstance(obj, AuditEntry)]
+    if ids:
+        session.info.setdefault(_PENDING, []).extend(ids)
 
 
 def _after_commit(session: Session) -> None:
-    if session.info.pop(_PENDING, False) and has_app_context():
-        setattr(g, _UNSEALED, True)
+    ids = session.info.pop(_PENDING, None)
+    if ids and has_app_context():
+        g.setdefault(_UNSEALED, []).extend(ids)
 
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-def _seal_in_background(app: Flask) -> None:
+def _seal_in_background(app: Flask, owed: frozenset[int]) -> None:
     """Seal what a sealer could not finish, on a thread of its own (SealTurns.hand_over)."""
 
     def run() -> None:
         try:
             with app.app_context():
-                app.extensions[_TURNS].seal()
+                app.extensions[_TURNS].seal(owed)
         except Exception:
             log.exception("audit: sealing in the background failed; entries stay pending")
 
@@ -164,14 +167,15 @@ def _seal_in_background(app: Flask) -> None:
 
 
 def _seal_after_context(exc: BaseException | None) -> None:  # noqa: ARG001
-    if not has_app_context() or not g.pop(_UNSEALED, False):
+    owed = g.pop(_UNSEALED, None) if has_app_context() else None
+    if not owed:
         return
     try:
         # End the request's own transaction first: on SQLite a session still holding BEGIN IMMEDIATE
         # would make the sealing connection wait for the busy timeout. Flask-SQLAlchemy removes the
         # session right after this anyway.
         db.session.remove()
-        current_app.extensions[_TURNS].seal()
+        current_app.extensions[_TURNS].seal(owed)
     except Exception:
         # The entries are committed; the next seal (or `flask tipoff audit seal`) picks them up.
         log.exception("audit: sealing after commit failed; entries stay pending")
