@@ -21,7 +21,16 @@ from tipoff.crypto.digest import (
     token_digest,
 )
 from tipoff.crypto.holder import open_for_holder, seal_for_holder
-from tipoff.crypto.envelope import DataKeyDestroyed, DecryptionError, data_key_of, decrypt, destroy_data_key, encrypt, new_data_key
+from tipoff.crypto.envelope import (
+    DataKeyDestroyed,
+    DecryptionError,
+    data_key_of,
+    decrypt,
+    destroy_data_key,
+    encrypt,
+    insert_data_key,
+    new_data_key,
+)
 from tipoff.crypto.identity import (
     IdentityKey,
     IdentityKeyError,
@@ -42,7 +51,7 @@ from tipoff.crypto.signing import sign, signing_public_key_b64, verify_signature
 __all__ = [
     "DataKeyDestroyed", "DecryptionError", "IdentityKey", "data_key_of", "IdentityKeyError", "blind_index", "constant_time_equal",
     "decrypt", "default_hash_alg", "destroy_data_key", "encrypt", "ensure_identity_keypair_for_development",
-    "generate_identity_keypair", "generate_missing_keys", "hash_hex", "hash_secret", "init_app",
+    "generate_identity_keypair", "generate_missing_keys", "hash_hex", "hash_secret", "init_app", "insert_data_key",
     "keys_status", "needs_rehash", "new_data_key", "open_for_holder", "seal_for_holder", "random_digits", "random_token", "rotate_content_key",
     "seal_identity", "sign", "signing_public_key_b64", "token_digest", "unlock_identity_key",
     "verify_secret", "verify_signature",
