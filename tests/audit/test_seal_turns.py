@@ -171,6 +171,17 @@ def test_a_commit_seals_what_it_owes_and_scans_the_window_only_now_and_then(monk
     assert calls == [{}, {"owed": {2}}, {"owed": {3}}, {}, {}]
 
 
+def test_the_window_is_scanned_before_the_log_outgrows_it_however_fast_it_grows(monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(chain, "seal_all_pending", lambda **kwargs: calls.append(kwargs) or 0)
+    sealer = CommitSealer(FakeClock())  # the clock stands still: only the entries' ids move
+    sealer(frozenset({100}))
+    sealer(frozenset({100 + chain.WINDOW // 2}))
+    sealer(frozenset({101 + chain.WINDOW // 2}))  # half a window past the last scan: an unowed entry
+    sealer(frozenset({102 + chain.WINDOW // 2}))  # left below it would otherwise soon fall out of reach
+    assert calls == [{}, {"owed": {100 + chain.WINDOW // 2}}, {}, {"owed": {102 + chain.WINDOW // 2}}]
+
+
 def test_after_a_failed_seal_the_next_one_scans_the_window(monkeypatch):
     calls: list = []
 
@@ -187,3 +198,23 @@ def test_after_a_failed_seal_the_next_one_scans_the_window(monkeypatch):
         sealer(frozenset({2}))
     sealer(frozenset({3}))  # entry 2 may now sit below the head: found by the window, not by owing
     assert calls == [{}, {"owed": {2}}, {}]
+
+
+def test_a_rolled_back_savepoint_leaves_the_enclosing_transactions_entries_owed(app):
+    from flask import g
+
+    from tests.audit.helpers import seal_of
+    from tipoff.audit import services
+    from tipoff.extensions import db
+
+    with app.app_context():
+        kept = services.record("test.kept", actor="test")
+        db.session.flush()
+        savepoint = db.session.begin_nested()
+        services.record("test.undone", actor="test")
+        db.session.flush()
+        savepoint.rollback()
+        db.session.commit()
+        assert kept.id in g.get(services._UNSEALED, [])  # its commit's seal will look for it by id
+        kept_id = kept.id
+    assert seal_of(app, kept_id) is not None

@@ -205,18 +205,22 @@ class SealTurns:
 
 
 class CommitSealer:
-    """The seal a commit's teardown runs (SealTurns' `seal`): the new entries and those it owes, and
-    the whole window once per WINDOW_SCAN_SECONDS in this process (or after a failed seal)."""
+    """The seal a commit's teardown runs (SealTurns' `seal`): the new entries and those it owes, and the
+    whole window once per WINDOW_SCAN_SECONDS in this process, after a failed seal, and whenever the log
+    has grown by half a window since the last scan (so nothing unowed can sink below the window first)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._next_window_scan = 0.0
+        self._scanned_up_to = 0  # the newest entry id this process had written at its last window scan
 
     def __call__(self, owed: frozenset[int]) -> int:
-        now = self._clock()
-        scan = now >= self._next_window_scan or len(owed) > MAX_OWED
+        now, newest = self._clock(), max(owed, default=0)
+        scan = (now >= self._next_window_scan or len(owed) > MAX_OWED
+                or newest - self._scanned_up_to > WINDOW // 2)
         if scan:
             self._next_window_scan = now + WINDOW_SCAN_SECONDS
+            self._scanned_up_to = max(newest, self._scanned_up_to)
         try:
             return seal_all_pending() if scan else seal_all_pending(owed=owed)
         except BaseException:
@@ -248,8 +252,9 @@ def _pending_query(above: int | None, owed: Collection[int] | None = None) -> Se
             # Bounded below by the lowest owed id, so it stays one index range scan: with the OR alone both
             # planners scan every entry.
             wanted = and_(_entries.c.id >= low, or_(wanted, _entries.c.id.in_(sorted(owed))))
-        return select(_entries).outerjoin(_seals, _seals.c.entry_id == _entries.c.id).where(
-            _seals.c.seq.is_(None), wanted)
+        # The bound repeated on the seal side, as below, so no planner considers every seal ever made.
+        on = and_(_seals.c.entry_id == _entries.c.id, _seals.c.entry_id >= min(low, above + 1))
+        return select(_entries).outerjoin(_seals, on).where(_seals.c.seq.is_(None), wanted)
     # The range is repeated on the seal side so both sides are short index range scans, not a scan
     # of every seal ever made.
     on = and_(_seals.c.entry_id == _entries.c.id, _seals.c.entry_id > above)

@@ -150,6 +150,10 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        # A savepoint rolled back: the enclosing transaction's entries are still owed. Its own ids stay
+        # listed too; an entry that never committed is simply not found when the commit seals.
+        return
     session.info.pop(_PENDING, None)
 
 
