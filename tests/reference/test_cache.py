@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from config import TestingConfig
 from tests.intake.helpers import VALID, receipt_of
 from tipoff import create_app
+from tipoff.audit.services import record
 from tipoff.intake import services as intake
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
@@ -86,6 +87,59 @@ def test_an_unaudited_change_in_this_process_is_seen_at_once(app):
         assert "hazard" not in intake.catalogue().categories
     response = app.test_client().post("/report", data=VALID)
     assert response.status_code == 422 and "未知的举报类别" in response.get_data(as_text=True)
+
+
+def _retire_elsewhere(app, code: str) -> None:
+    """Another worker retires a category, audited as the reference loader does."""
+    other = _other_worker(app)
+    with other.app_context():
+        db.session.scalar(select(Category).where(Category.code == code)).active = False
+        record("reference.load", actor="test", details={"retired": code})
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_code_retired_elsewhere_is_refused_by_the_next_submit(app):
+    """The codes are first checked against this worker's last catalogue, with no query; the write
+    transaction sees the newer version and checks again, so the retired code is refused, nothing saved."""
+    client = app.test_client()
+    receipt_of(client.post("/report", data=VALID))  # this worker now holds a catalogue with "hazard"
+    with app.app_context():
+        assert "hazard" in cache.last_known("intake_catalogue").categories
+        before = db.session.scalar(select(func.count(Tip.id)))
+    _retire_elsewhere(app, "hazard")
+    response = client.post("/report", data=VALID)
+    assert response.status_code == 422 and "未知的举报类别" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Tip.id))) == before
+        assert "hazard" not in cache.last_known("intake_catalogue").categories
+
+
+def test_a_submit_checks_its_codes_without_a_transaction_of_its_own(app):
+    """With the catalogue known, a submit opens two transactions: its write and the audit seal."""
+    client = app.test_client()
+    receipt_of(client.post("/report", data=VALID))
+    begins = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda conn: begins.append(conn)  # noqa: E731
+    event.listen(engine, "begin", listener)
+    try:
+        receipt_of(client.post("/report", data=VALID))
+    finally:
+        event.remove(engine, "begin", listener)
+    assert len(begins) == 2
+
+
+def test_nothing_is_last_known_while_this_session_changes_reference_rows(app):
+    with app.app_context():
+        known = intake.catalogue()
+        assert cache.last_known("intake_catalogue") is known
+        db.session.scalar(select(Category).where(Category.code == "hazard")).active = False
+        db.session.flush()
+        assert cache.last_known("intake_catalogue") is None
+        db.session.rollback()
 
 
 def test_every_audited_reference_change_moves_the_version():

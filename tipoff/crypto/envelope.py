@@ -85,6 +85,9 @@ def new_data_key(purpose: str) -> DataKey:
     return data_key
 
 
+_INSERT_DATA_KEY = insert(DataKey.__table__)  # built once: building it per call cost more than running it
+
+
 def insert_data_key(purpose: str) -> DataKey:
     """Create a data key and insert its row at once with one Core statement, in the session's transaction.
 
@@ -94,7 +97,7 @@ def insert_data_key(purpose: str) -> DataKey:
     data_key = _made_data_key(purpose)
     data_key.created_at = utcnow()
     columns = {name: getattr(data_key, name) for name in ("purpose", "profile", "kek_id", "wrapped", "created_at")}
-    data_key.id = db.session.execute(insert(DataKey.__table__).values(columns)).inserted_primary_key[0]
+    data_key.id = db.session.connection().execute(_INSERT_DATA_KEY, columns).inserted_primary_key[0]
     return data_key
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 
-from sqlalchemy import insert, literal, select, union_all, update
+from sqlalchemy import Connection, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from tipoff import crypto, faults
@@ -29,7 +29,7 @@ from tipoff.intake.kdf_slots import lookup_kdf_slot
 from tipoff.intake.models import ReporterIdentity, Tip, TipMessage
 from tipoff.intake.proof import make_proof, read_proof
 from tipoff.intake.submission import WEB, Catalogue, ReporterDetails, parse_reporter, parse_submission
-from tipoff.reference.cache import cached
+from tipoff.reference.cache import cached, last_known
 from tipoff.reference.models import Category, Sector, Township
 from tipoff.retention.policy import DESTROYED_NOTICE
 from tipoff.reference.services import department_by_code
@@ -41,6 +41,12 @@ REFERENCE_PREFIX = "JA"
 MESSAGE_MAX = 2000
 _DUMMY_CODE_HASH: str | None = None
 _TIPS, _IDENTITIES = Tip.__table__, ReporterIdentity.__table__
+# Built once and given their values at execution: a statement built per submit with `.values(...)` cost
+# more to build and to key for SQLAlchemy's compiled cache than to run.
+_INSERT_TIP = insert(_TIPS)
+_INSERT_IDENTITY = insert(_IDENTITIES)
+_NEXT_TIP_ID = {"postgresql": select(func.nextval(func.pg_get_serial_sequence(_TIPS.name, "id"))),
+                "sqlite": select(func.coalesce(func.max(_TIPS.c.id), 0) + 1)}
 
 
 class LookupFailed(NotFound):
@@ -138,9 +144,15 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     access_code_hash = crypto.hash_secret(access_code)
 
     principal = f"user:{entered_by.id}" if entered_by is not None else "public"
-    with reading():  # checking the codes needs no write lock: other submits may commit meanwhile
-        submission = parse_submission(raw, catalogue(), channel=channel)
-    db.session.rollback()
+    # The codes are checked against the catalogue this process last read, with no query; the write
+    # transaction below reads the reference version and checks again if the catalogue has moved since.
+    seen = last_known("intake_catalogue")
+    if seen is not None:
+        submission = parse_submission(raw, seen, channel=channel)
+    else:
+        with reading():  # reading the codes needs no write lock: other submits may commit meanwhile
+            submission = parse_submission(raw, catalogue(), channel=channel)
+        db.session.rollback()
     content_digest = hashlib.sha256(submission.content_bytes()).hexdigest()
     if idempotency_key:
         replay = _replayed_receipt(idempotency_key, principal, content_digest)
@@ -149,6 +161,12 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     # Cleaning photos is CPU work too: done before the inserts take SQLite's write lock.
     db.session.rollback()
     prepared = prepare_uploads(list(uploads), keep_time_and_place=submission.keep_photo_metadata)
+    if seen is not None and catalogue() is not seen:
+        # Reference data changed after the check above (this first read of the write transaction saw a
+        # newer version). The catalogue only says which codes are accepted, so a submission that passes
+        # again is the same submission; one whose code was retired meanwhile is refused, nothing written.
+        db.session.rollback()
+        submission = parse_submission(raw, catalogue(), channel=channel)
     if route_to is not None:
         decision, department = route_to, department_by_code(route_to.department_code)
     else:
@@ -157,42 +175,45 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     received_at = utcnow().replace(microsecond=0)
     first_deadline = clocks.deadline("T2", received_at)
     # The rows are written with Core statements, not the ORM's unit of work, which cost the submit more
-    # CPU than everything else it does but the KDF. The tip is inserted first for its id: the reference,
-    # the description's AAD and the proof all name it.
+    # CPU than everything else it does but the KDF. The tip's id is taken first so the tip goes in whole,
+    # in one INSERT: its reference, its proof and its description's AAD all name the id (inserting it and
+    # then completing it with an UPDATE wrote every one of the tips' indexes twice on PostgreSQL).
     data_key = crypto.insert_data_key("tip")
-    tip_id = db.session.execute(insert(_TIPS).values(
-        channel=submission.channel, category_code=submission.category, sector_code=submission.sector,
-        township_code=submission.township, subject_name=submission.subject_name,
+    connection = db.session.connection()
+    tip_id = _next_tip_id(connection)
+    # The year on the reference is the Beijing year (a tip filed at 07:00 on 1 January is the new year's).
+    reference = f"{REFERENCE_PREFIX}-{received_at.astimezone(SHANGHAI).year}-{tip_id:06d}"
+    proof = make_proof(reference, received_at, content_digest)
+    status = public_status(CaseState.RECEIVED.value)
+    receipt = Receipt(reference, access_code, received_at.isoformat(), status.code, status.label,
+                      department.code, department.name, proof)
+    row = dict(
+        id=tip_id, reference=reference, proof=proof, channel=submission.channel, category_code=submission.category,
+        sector_code=submission.sector, township_code=submission.township, subject_name=submission.subject_name,
         subject_credit_code=submission.subject_credit_code, subject_key=subject_key(submission.subject_name),
-        address=submission.address, occurred_on=submission.occurred_on, description_sealed=b"",
+        address=submission.address, occurred_on=submission.occurred_on,
+        description_sealed=crypto.encrypt(submission.description.encode("utf-8"), data_key,
+                                          aad=_aad_of(tip_id, "description")),
         data_key_id=data_key.id, insider=submission.insider, anonymous=submission.reporter is None,
         keep_photo_metadata=submission.keep_photo_metadata, access_code_hash=access_code_hash,
-        content_digest=content_digest, proof="", status=CaseState.RECEIVED.value, department_id=department.id,
+        content_digest=content_digest, status=CaseState.RECEIVED.value, department_id=department.id,
         routing_rule=decision.rule_code, routing_explanation=decision.explanation, copy_to=list(decision.copy_to),
         supervised=decision.supervised, received_at=received_at, deadline_rule="T2",
         deadline_at=first_deadline.due, deadline_provisional=first_deadline.provisional,
         deadline_started_at=received_at, entered_by_user_id=getattr(entered_by, "id", None),
-    )).inserted_primary_key[0]
-    # The year on the reference is the Beijing year (a tip filed at 07:00 on 1 January is the new year's).
-    reference = f"{REFERENCE_PREFIX}-{received_at.astimezone(SHANGHAI).year}-{tip_id:06d}"
-    proof = make_proof(reference, received_at, content_digest)
-    completed = {"reference": reference, "proof": proof,
-                 "description_sealed": crypto.encrypt(submission.description.encode("utf-8"), data_key,
-                                                      aad=_aad_of(tip_id, "description"))}
-    if submission.reporter is not None:
-        db.session.execute(insert(_IDENTITIES).values(
-            _identity_row(tip_id, submission.reporter, source="submission" if channel == WEB else "operator")))
-    status = public_status(CaseState.RECEIVED.value)
-    receipt = Receipt(reference, access_code, received_at.isoformat(), status.code, status.label,
-                      department.code, department.name, proof)
+    )
     stored: list = []
     committing = False
     try:
         if idempotency_key:
-            completed["idempotency_digest"] = _idempotency_digest(idempotency_key, principal)
-            completed["idempotency_answer"] = crypto.seal_for_holder(
+            row["idempotency_digest"] = _idempotency_digest(idempotency_key, principal)
+            row["idempotency_answer"] = crypto.seal_for_holder(
                 idempotency_key, json.dumps(asdict(receipt)).encode(), aad=reference.encode())
-        db.session.execute(update(_TIPS).where(_TIPS.c.id == tip_id).values(completed))
+        connection.execute(_INSERT_TIP, row)
+        if submission.reporter is not None:
+            connection.execute(_INSERT_IDENTITY,
+                               _identity_row(tip_id, submission.reporter,
+                                             source="submission" if channel == WEB else "operator"))
         if prepared:
             stored = store_evidence(db.session.get(Tip, tip_id), prepared,
                                     uploaded_by="reporter" if channel == WEB else "operator", actor=entered_by)
@@ -220,6 +241,13 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
         return replay
     faults.hold("tip.after_commit")
     return receipt
+
+
+def _next_tip_id(connection: Connection) -> int:
+    """The id the next tip takes. PostgreSQL: drawn from the tips' own sequence, as an insert without an id
+    would. SQLite: one more than the highest, which is what SQLite itself gives a new row, and safe because
+    this transaction holds the write lock (BEGIN IMMEDIATE) from its first statement."""
+    return connection.execute(_NEXT_TIP_ID[connection.dialect.name]).scalar_one()
 
 
 def _aad(tip: Tip, part: str) -> bytes:

@@ -60,6 +60,19 @@ def cached(name: str, load: Callable[[], T]) -> T:
     return value
 
 
+def last_known(name: str) -> Any | None:
+    """What `cached(name, …)` last returned in this process, if it was today, without reading the version.
+
+    No query, so no transaction: for checking input before a write transaction, which then calls
+    `cached(name, …)` (the version read inside it) and, if that returns another object, checks again.
+    """
+    store = _store()
+    if store is None or db.session.info.get(_DIRTY):
+        return None
+    found = store.get(name)
+    return found[1] if found is not None and found[0][1] == date.today() else None
+
+
 def clear() -> None:
     """Forget every cached value of the current app (the next read rebuilds it)."""
     store = _store()
