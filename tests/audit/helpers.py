@@ -11,10 +11,10 @@ from tipoff.extensions import db
 def write_entries(app, count: int, action: str = "test.entry", **fields) -> list[int]:
     """Record `count` entries in one committed transaction; sealing runs when the context ends."""
     with app.app_context():
-        entries = [record(action, actor="test", object_type="thing", object_id=i,
+        ids = [record(action, actor="test", object_type="thing", object_id=i,
                           details={"n": i, "备注": "中文"}, **fields) for i in range(count)]
         db.session.commit()
-        return [entry.id for entry in entries]
+        return ids
 
 
 def seal_of(app, entry_id: int) -> AuditSeal | None:

@@ -37,8 +37,8 @@ def test_record_refuses_personal_data_and_addresses(app_ctx, details):
 
 
 def test_record_accepts_ordinary_details(app_ctx):
-    entry = services.record("test.ok", actor="test", object_id=42,
-                            details={"username": "leader1", "at": "12:30:00", "version": "1.2.3", 1: "x"})
+    entry = db.session.get(AuditEntry, services.record(
+        "test.ok", actor="test", object_id=42, details={"username": "leader1", "at": "12:30:00", "version": "1.2.3", 1: "x"}))
     assert entry.object_id == "42"
     # Stored as a JSON round trip gives it back (non-string keys become strings), so hashes stay stable.
     assert entry.details == {"username": "leader1", "at": "12:30:00", "version": "1.2.3", "1": "x"}
@@ -53,23 +53,22 @@ def test_record_refuses_free_text_actor_labels(app_ctx, actor):
 def test_actor_defaults_to_logged_in_user_then_system(app, make_staff):
     staff = make_staff("leader", "zjj")
     with app.app_context():
-        assert services.record("test.actor").actor_label == "system"
+        assert db.session.get(AuditEntry, services.record("test.actor")).actor_label == "system"
         db.session.rollback()
     with app.test_request_context("/staff/"):
         user = db.session.get(User, staff.id)
         login_user(user)
-        entry = services.record("test.actor")
+        entry = db.session.get(AuditEntry, services.record("test.actor"))
         assert (entry.actor_user_id, entry.actor_label, entry.actor_role) == (staff.id, staff.username, "leader")
-        labelled = services.record("test.actor", actor="cli")
+        labelled = db.session.get(AuditEntry, services.record("test.actor", actor="cli"))
         assert (labelled.actor_user_id, labelled.actor_label, labelled.actor_role) == (None, "cli", None)
         db.session.rollback()
 
 
 def test_entries_are_sealed_when_the_context_ends(app):
     with app.app_context():
-        entry = services.record("test.seal", actor="test", reason="理由", details={"b": 1, "a": [1, "二"]})
+        entry_id = services.record("test.seal", actor="test", reason="理由", details={"b": 1, "a": [1, "二"]})
         db.session.commit()
-        entry_id = entry.id
         # Committed but not yet sealed: sealing runs in its own transaction after this context.
         assert db.session.scalar(select(AuditSeal).where(AuditSeal.entry_id == entry_id)) is None
     seal = seal_of(app, entry_id)

@@ -134,9 +134,8 @@ def test_entries_left_to_a_running_sealer_are_sealed_after_it_hands_over(app):
         turns._busy = True  # a sealer is running on another thread of this process
     try:
         with app.app_context():
-            entry = services.record("test.left_to_sealer", actor="test")
+            entry_id = services.record("test.left_to_sealer", actor="test")
             db.session.commit()
-            entry_id = entry.id
         assert seal_of(app, entry_id) is None  # the request ended without sealing: left to the sealer
     finally:
         with turns._lock:
@@ -208,13 +207,12 @@ def test_a_rolled_back_savepoint_leaves_the_enclosing_transactions_entries_owed(
     from tipoff.extensions import db
 
     with app.app_context():
-        kept = services.record("test.kept", actor="test")
+        kept_id = services.record("test.kept", actor="test")
         db.session.flush()
         savepoint = db.session.begin_nested()
         services.record("test.undone", actor="test")
         db.session.flush()
         savepoint.rollback()
         db.session.commit()
-        assert kept.id in g.get(services._UNSEALED, [])  # its commit's seal will look for it by id
-        kept_id = kept.id
+        assert kept_id in g.get(services._UNSEALED, [])  # its commit's seal will look for it by id
     assert seal_of(app, kept_id) is not None

@@ -69,9 +69,9 @@ def test_viewing_the_log_is_itself_audited_and_sealed(app, client, login_as):
 
 def test_page_shows_time_in_beijing_and_seal_status(app, client, login_as):
     with app.app_context():
-        entry = services.record("test.timed", actor="test", reason="定时记录",
+        entry_id = services.record("test.timed", actor="test", reason="定时记录",
                                 details={"备注": "<script>alert(1)</script>"})
-        entry.created_at = datetime(2024, 5, 1, 16, 30, 5, tzinfo=timezone.utc)
+        db.session.get(AuditEntry, entry_id).created_at = datetime(2024, 5, 1, 16, 30, 5, tzinfo=timezone.utc)
         db.session.commit()
     login_as("admin")
     html = client.get("/staff/audit/?action=test.timed").get_data(as_text=True)
@@ -85,7 +85,8 @@ def test_filters_and_paging(app, make_staff):
     admin = make_staff("admin")
     write_entries(app, 60, action="test.page")
     with app.app_context():
-        late = services.record("test.dated", actor="cli", object_type="case", object_id="A-1")
+        late = db.session.get(AuditEntry, services.record("test.dated", actor="cli", object_type="case",
+                                                          object_id="A-1"))
         late.created_at = datetime(2024, 5, 1, 16, 30, tzinfo=timezone.utc)  # 2024-05-02 in Beijing
         db.session.commit()
         user = db.session.get(User, admin.id)
