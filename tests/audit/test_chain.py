@@ -172,12 +172,12 @@ def test_sealer_that_lost_the_race_retries(app, five, monkeypatch):
     heads = []
 
     def stale_once(conn):
-        seq, head = real(conn)
+        seq, head, top = real(conn)
         heads.append(seq)
         if len(heads) == 1:
             previous = conn.execute(select(AuditSeal.chain_hash).where(AuditSeal.seq == seq - 1)).scalar()
-            return seq - 1, previous
-        return seq, head
+            return seq - 1, previous, top
+        return seq, head, top
 
     monkeypatch.setattr(chain, "_read_head", stale_once)
     with app.app_context():

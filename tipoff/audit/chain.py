@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from datetime import timedelta, timezone
 from typing import Any, Callable, Collection, Iterable, TypeVar
 
-from sqlalchemy import Connection, Select, Text, and_, cast, func, insert, or_, select
+from sqlalchemy import Connection, Integer, Select, Text, and_, bindparam, cast, func, insert, or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tipoff.audit.models import AuditEntry, AuditSeal
@@ -231,55 +231,68 @@ class CommitSealer:
 _HEAD_ENTRY = select(func.max(_seals.c.entry_id))
 
 
-def _read_head(conn: Connection) -> tuple[int, str]:
-    """The last seal's seq and chain hash (0 and 64 zeros for an empty chain)."""
-    head = conn.execute(
-        select(_seals.c.seq, _seals.c.chain_hash).order_by(_seals.c.seq.desc()).limit(1)
-    ).first()
-    return (head.seq, head.chain_hash) if head else (0, ZERO_HASH)
+_HEAD = select(_seals.c.seq, _seals.c.chain_hash, _HEAD_ENTRY.scalar_subquery().label("top")).order_by(
+    _seals.c.seq.desc()).limit(1)
+_INSERT_SEALS = insert(_seals).returning(_seals.c.seq)
+# A commit's seal (the common case, after every commit), built once and given its bounds at execution:
+# the entries above the head and those owed, each checked against the seals' index. Bounded below by
+# `low` (the lowest owed id, or the head's next) so it stays one index range scan: with the OR alone both
+# planners scan every entry. The bound is repeated on the seal side so no planner considers every seal
+# ever made. `upto` bounds a retry to what the first attempt saw.
+_OWED_PENDING = (
+    select(_entries)
+    .outerjoin(_seals, and_(_seals.c.entry_id == _entries.c.id, _seals.c.entry_id >= bindparam("low")))
+    .where(_seals.c.seq.is_(None), _entries.c.id >= bindparam("low"), _entries.c.id <= bindparam("upto"),
+           or_(_entries.c.id > bindparam("above"), _entries.c.id.in_(bindparam("owed", expanding=True))))
+    .order_by(_entries.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+_NO_UPPER_BOUND = 2 ** 62
 
 
-def _pending_query(above: int | None, owed: Collection[int] | None = None) -> Select:
-    """Entries without a seal, optionally only those with id > `above` (or, given `owed`, among those ids)."""
+def _read_head(conn: Connection) -> tuple[int, str, int | None]:
+    """The last seal's seq and chain hash and the highest sealed entry id (0, 64 zeros, None: no chain)."""
+    head = conn.execute(_HEAD).first()
+    return (head.seq, head.chain_hash, head.top) if head else (0, ZERO_HASH, None)
+
+
+def _window_query(above: int | None) -> Select:
+    """Entries without a seal, optionally only those with id > `above` (the window below the head)."""
     if above is None:
         return select(_entries).outerjoin(_seals, _seals.c.entry_id == _entries.c.id).where(
             _seals.c.seq.is_(None))
-    if owed is not None:
-        # A few candidates (the new entries and the owed ones), each checked against the seals' index.
-        low = min(owed, default=above + 1)
-        wanted = _entries.c.id > above
-        if low <= above:
-            # Bounded below by the lowest owed id, so it stays one index range scan: with the OR alone both
-            # planners scan every entry.
-            wanted = and_(_entries.c.id >= low, or_(wanted, _entries.c.id.in_(sorted(owed))))
-        # The bound repeated on the seal side, as below, so no planner considers every seal ever made.
-        on = and_(_seals.c.entry_id == _entries.c.id, _seals.c.entry_id >= min(low, above + 1))
-        return select(_entries).outerjoin(_seals, on).where(_seals.c.seq.is_(None), wanted)
     # The range is repeated on the seal side so both sides are short index range scans, not a scan
     # of every seal ever made.
     on = and_(_seals.c.entry_id == _entries.c.id, _seals.c.entry_id > above)
     return select(_entries).outerjoin(_seals, on).where(_seals.c.seq.is_(None), _entries.c.id > above)
 
 
+def _pending_rows(conn: Connection, top: int | None, limit: int, seen: dict[str, int],
+                  owed: Collection[int] | None) -> list[Any]:
+    """The unsealed entries to seal now: above `top` (the highest sealed entry id) and owed, or in the
+    window below it, or (top None) anywhere."""
+    upto = seen.get("upto")
+    if top is not None and owed is not None:
+        return conn.execute(_OWED_PENDING, {
+            "above": top, "low": min(min(owed, default=top + 1), top + 1), "owed": sorted(owed),
+            "upto": _NO_UPPER_BOUND if upto is None else upto, "limit": limit}).all()
+    pending = _window_query(None if top is None else top - WINDOW)
+    if upto is not None:
+        pending = pending.where(_entries.c.id <= upto)
+    return conn.execute(pending.order_by(_entries.c.id).limit(limit)).all()
+
+
 def _seal_once(limit: int, everything: bool, seen: dict[str, int], owed: Collection[int] | None = None) -> int:
     with db.engine.begin() as conn:
-        top = None if everything else conn.execute(_HEAD_ENTRY).scalar()
-        if top is None:
-            pending = _pending_query(None)
-        elif owed is not None:
-            pending = _pending_query(top, owed)
-        else:
-            pending = _pending_query(top - WINDOW)
-        if "upto" in seen:
-            # A retry after losing a race only owes the entries it saw the first time; newer ones
-            # are sealed by their own committers. This keeps losers from starving under a burst.
-            pending = pending.where(_entries.c.id <= seen["upto"])
-        rows = conn.execute(pending.order_by(_entries.c.id).limit(limit)).all()
+        # The head and the highest sealed entry id in one round trip. On PostgreSQL a rival sealer may
+        # extend the chain before our insert: the insert then fails on `seq` and the retry reads again.
+        seq, prev, top = _read_head(conn)
+        rows = _pending_rows(conn, None if everything else top, limit, seen, owed)
         if not rows:
             return 0
+        # A retry after losing a race only owes the entries it saw the first time; newer ones
+        # are sealed by their own committers. This keeps losers from starving under a burst.
         seen.setdefault("upto", rows[-1].id)
-        # The head is read last so the window in which a rival sealer can overtake us stays short.
-        seq, prev = _read_head(conn)
         alg = default_hash_alg()
         now = utcnow()
         new_seals = []
@@ -293,7 +306,7 @@ def _seal_once(limit: int, everything: bool, seen: dict[str, int], owed: Collect
             prev = link
         # With RETURNING, SQLAlchemy sends batched multi-row INSERTs ("insertmanyvalues") from a cached
         # compilation; a lost race then fails as one statement (no psycopg pipeline to abort).
-        conn.execute(insert(_seals).returning(_seals.c.seq), new_seals).all()
+        conn.execute(_INSERT_SEALS, new_seals).all()
     return len(new_seals)
 
 
