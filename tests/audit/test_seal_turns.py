@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tipoff.audit import chain
-from tipoff.audit.chain import CommitSealer, SealTurns
+from tipoff.audit import chain, sealing
+from tipoff.audit.sealing import CommitSealer, SealTurns
 
 
 class GatedSeal:
@@ -162,11 +162,11 @@ def test_a_commit_seals_what_it_owes_and_scans_the_window_only_now_and_then(monk
     sealer = CommitSealer(clock)
     sealer(frozenset({1}))  # a new process: the first seal scans the window (a crash may have left entries)
     sealer(frozenset({2}))
-    clock.now += chain.WINDOW_SCAN_SECONDS - 1
+    clock.now += sealing.WINDOW_SCAN_SECONDS - 1
     sealer(frozenset({3}))
     clock.now += 1
     sealer(frozenset({4}))
-    sealer(frozenset(range(chain.MAX_OWED + 1)))  # owing more than a few ids: the window is as cheap
+    sealer(frozenset(range(sealing.MAX_OWED + 1)))  # owing more than a few ids: the window is as cheap
     assert calls == [{}, {"owed": {2}}, {"owed": {3}}, {}, {}]
 
 

@@ -24,13 +24,12 @@ from sqlalchemy.orm import Session
 from tipoff.accounts.access import scoped
 from tipoff.accounts.models import User
 from tipoff.audit.chain import (  # noqa: F401  (re-exported: services is the audit package's API)
-    CommitSealer,
-    SealTurns,
     VerifyResult,
     seal_all_pending,
     seal_pending,
     verify_chain,
 )
+from tipoff.audit.sealing import CommitSealer, SealTurns
 from tipoff.audit.models import AuditEntry, AuditSeal
 from tipoff.db import utcnow
 from tipoff.extensions import db
