@@ -28,7 +28,7 @@ from tipoff.intake.attachments import Upload, discard, prepare_uploads, store_ev
 from tipoff.intake.kdf_slots import lookup_kdf_slot
 from tipoff.intake.models import ReporterIdentity, Tip, TipMessage
 from tipoff.intake.proof import make_proof, read_proof
-from tipoff.intake.submission import WEB, Catalogue, ReporterDetails, parse_reporter, parse_submission
+from tipoff.intake.submission import WEB, Catalogue, ReporterDetails, Submission, parse_reporter, parse_submission
 from tipoff.reference.cache import cached, last_known
 from tipoff.reference.models import Category, Sector, Township
 from tipoff.retention.policy import DESTROYED_NOTICE
@@ -145,16 +145,19 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
 
     principal = f"user:{entered_by.id}" if entered_by is not None else "public"
     # The codes are checked against the catalogue this process last read, with no query; the write
-    # transaction below reads the reference version and checks again if the catalogue has moved since.
+    # transaction below reads the reference version and, if the catalogue has moved since, checks again.
+    # What that catalogue refuses is checked against the current one before it is refused: a code
+    # activated elsewhere since must be accepted.
     seen = last_known("intake_catalogue")
-    if seen is not None:
-        submission = parse_submission(raw, seen, channel=channel)
-    else:
+    submission = _accepted_by(seen, raw, channel) if seen is not None else None
+    if submission is None:
+        seen = None
         with reading():  # reading the codes needs no write lock: other submits may commit meanwhile
             submission = parse_submission(raw, catalogue(), channel=channel)
         db.session.rollback()
     content_digest = hashlib.sha256(submission.content_bytes()).hexdigest()
     if idempotency_key:
+        db.session.rollback()  # the replay commits its audit entry: nothing else of the caller's with it
         replay = _replayed_receipt(idempotency_key, principal, content_digest)
         if replay is not None:
             return replay
@@ -165,6 +168,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
         # Reference data changed after the check above (this first read of the write transaction saw a
         # newer version). The catalogue only says which codes are accepted, so a submission that passes
         # again is the same submission; one whose code was retired meanwhile is refused, nothing written.
+        # The version stays the one this request read, as when the codes are read before the write.
         db.session.rollback()
         submission = parse_submission(raw, catalogue(), channel=channel)
     if route_to is not None:
@@ -243,10 +247,19 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     return receipt
 
 
+def _accepted_by(known: Catalogue, raw: Mapping[str, Any], channel: str) -> Submission | None:
+    """The submission if `known` accepts it; None if it refuses it (the caller asks the current catalogue)."""
+    try:
+        return parse_submission(raw, known, channel=channel)
+    except ValidationFailed:
+        return None
+
+
 def _next_tip_id(connection: Connection) -> int:
-    """The id the next tip takes. PostgreSQL: drawn from the tips' own sequence, as an insert without an id
-    would. SQLite: one more than the highest, which is what SQLite itself gives a new row, and safe because
-    this transaction holds the write lock (BEGIN IMMEDIATE) from its first statement."""
+    """The id the next tip takes; call it after the transaction's first write (the data key's).
+    PostgreSQL: drawn from the tips' own sequence, as an insert without an id would. SQLite: one more than
+    the highest, which is what SQLite itself gives a new row (tips are never deleted), and safe because
+    after a write this transaction holds SQLite's one write lock until it ends."""
     return connection.execute(_NEXT_TIP_ID[connection.dialect.name]).scalar_one()
 
 
