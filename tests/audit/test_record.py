@@ -31,9 +31,11 @@ from tipoff.extensions import db
     {"source": " 2001:db8::1 "},
 ])
 def test_record_refuses_personal_data_and_addresses(app_ctx, details):
+    before = db.session.scalar(select(func.count()).select_from(AuditEntry))
     with pytest.raises(ValueError):
         services.record("test.refused", actor="test", details=details)
-    assert not any(isinstance(obj, AuditEntry) for obj in db.session.new)
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before
+    assert not db.session.info.get(services._PENDING)
 
 
 def test_record_accepts_ordinary_details(app_ctx):

@@ -2,8 +2,8 @@
 
 `record` writes an entry in the caller's transaction so it commits (or rolls back) with the change it
 describes. After a commit that carried entries, the app context's teardown seals them in a short
-transaction of its own (see tipoff.audit.chain), or leaves them to a seal already running in this
-process (`SealTurns`); a crash in between only leaves them for the next seal.
+transaction of its own (tipoff.audit.chain), or leaves them to a seal already running in this process
+(tipoff.audit.sealing); a crash in between only leaves them for the next seal.
 """
 from __future__ import annotations
 
@@ -143,7 +143,8 @@ def init_app(app: Flask) -> None:
 
 
 def _note_new_entries(session: Session, flush_context: Any) -> None:  # noqa: ARG001
-    # For AuditEntry rows added through the ORM (`record` lists its own). In after_flush `session.new` still lists what this flush inserted, with their ids.
+    # For AuditEntry rows added through the ORM (`record` lists its own ids; nothing in the app adds them
+    # that way now, but a flushed entry must never miss its seal). In after_flush `session.new` still lists what this flush inserted, with their ids.
     ids = [obj.id for obj in session.new if isinstance(obj, AuditEntry)]
     if ids:
         session.info.setdefault(_PENDING, []).extend(ids)

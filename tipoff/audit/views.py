@@ -50,7 +50,7 @@ def index():
     filters = services.AuditFilters.from_args(request.args)
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), services.MAX_PAGE)
     user = current_user._get_current_object()
-    # Recorded before the query so the page shows it (autoflush) and commits only if the page renders.
+    # Recorded before the query so the page shows it, and committed only if the page renders.
     services.record("audit.view", actor=user, department_id=_viewer_department(),
                     details={"filters": filters.as_details(), "page": page})
     result = services.entries_for(user, filters, page=page, per_page=PER_PAGE)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask, current_app, has_app_context
 
 from tipoff.crypto import keyfiles
@@ -73,6 +74,7 @@ class Keyring:
         self._content_stamp: tuple[int, int, int] | None = None
         self._blind: bytes | None = None
         self._signing: bytes | None = None
+        self._signing_key: tuple[bytes, Ed25519PrivateKey] | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Keyring:
@@ -173,6 +175,15 @@ class Keyring:
         if self._signing is None:
             raise ConfigError(self._missing_line("signing key"))
         return self._signing
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The Ed25519 key for the seed, built once per seed: deriving it costs about as much as a
+        signature, and every audit seal and proof of filing signs."""
+        seed = self.signing_seed()
+        built = self._signing_key
+        if built is None or built[0] is not seed:
+            built = self._signing_key = (seed, Ed25519PrivateKey.from_private_bytes(seed))
+        return built[1]
 
     def identity_public_key(self) -> bytes | None:
         """The raw X25519 identity public key, or None; the file is reread so a new pair is seen at once."""

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tipoff.crypto.keyring import current_keyring
 from tipoff.crypto.primitives import b64encode
@@ -17,22 +16,14 @@ from tipoff.crypto.primitives import b64encode
 SIGNATURE_SIZE = 64
 
 
-@lru_cache(maxsize=4)
-def _private_key(seed: bytes) -> Ed25519PrivateKey:
-    # Built once per seed: deriving the key from its seed costs about as much as a signature, and every
-    # audit seal and proof of filing signs.
-    return Ed25519PrivateKey.from_private_bytes(seed)
-
-
-@lru_cache(maxsize=4)
 def public_key_from_seed(seed: bytes) -> bytes:
     """The raw Ed25519 public key for a 32-byte private seed."""
-    return _private_key(seed).public_key().public_bytes_raw()
+    return Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
 
 
 def sign(payload: bytes) -> str:
     """Sign `payload`; URL-safe base64 without padding (fits in a URL or QR code)."""
-    signature = _private_key(current_keyring().signing_seed()).sign(payload)
+    signature = current_keyring().signing_key().sign(payload)
     return base64.urlsafe_b64encode(signature).rstrip(b"=").decode("ascii")
 
 
@@ -46,7 +37,7 @@ def verify_signature(payload: bytes, signature: str) -> bool:
         return False
     if len(raw) != SIGNATURE_SIZE:
         return False
-    public = Ed25519PublicKey.from_public_bytes(public_key_from_seed(current_keyring().signing_seed()))
+    public = current_keyring().signing_key().public_key()
     try:
         public.verify(raw, payload)
     except InvalidSignature:
