@@ -40,7 +40,8 @@ def test_record_refuses_personal_data_and_addresses(app_ctx, details):
 
 def test_record_accepts_ordinary_details(app_ctx):
     entry = db.session.get(AuditEntry, services.record(
-        "test.ok", actor="test", object_id=42, details={"username": "leader1", "at": "12:30:00", "version": "1.2.3", 1: "x"}))
+        "test.ok", actor="test", object_id=42,
+        details={"username": "leader1", "at": "12:30:00", "version": "1.2.3", 1: "x"}))
     assert entry.object_id == "42"
     # Stored as a JSON round trip gives it back (non-string keys become strings), so hashes stay stable.
     assert entry.details == {"username": "leader1", "at": "12:30:00", "version": "1.2.3", "1": "x"}

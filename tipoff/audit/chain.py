@@ -142,8 +142,6 @@ def seal_all_pending(*, everything: bool = False, owed: Collection[int] | None =
 
 
 _HEAD_ENTRY = select(func.max(_seals.c.entry_id))
-
-
 _HEAD = select(_seals.c.seq, _seals.c.chain_hash, _HEAD_ENTRY.scalar_subquery().label("top")).order_by(
     _seals.c.seq.desc()).limit(1)
 _INSERT_SEALS = insert(_seals).returning(_seals.c.seq)
@@ -335,7 +333,7 @@ def _count_unsealed(conn: Connection, *, everywhere: bool) -> int:
     stmt = select(func.count()).select_from(
         _entries.outerjoin(_seals, _seals.c.entry_id == _entries.c.id)).where(_seals.c.seq.is_(None))
     if not everywhere:
-        top = conn.execute(select(func.max(_seals.c.entry_id))).scalar()
+        top = conn.execute(_HEAD_ENTRY).scalar()
         if top is None:
             return 0
         stmt = stmt.where(_entries.c.id <= top - WINDOW)

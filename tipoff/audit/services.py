@@ -144,7 +144,8 @@ def init_app(app: Flask) -> None:
 
 def _note_new_entries(session: Session, flush_context: Any) -> None:  # noqa: ARG001
     # For AuditEntry rows added through the ORM (`record` lists its own ids; nothing in the app adds them
-    # that way now, but a flushed entry must never miss its seal). In after_flush `session.new` still lists what this flush inserted, with their ids.
+    # that way now, but a flushed entry must never miss its seal). In after_flush `session.new` still
+    # lists what this flush inserted, with their ids.
     ids = [obj.id for obj in session.new if isinstance(obj, AuditEntry)]
     if ids:
         session.info.setdefault(_PENDING, []).extend(ids)

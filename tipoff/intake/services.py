@@ -41,6 +41,7 @@ REFERENCE_PREFIX = "JA"
 MESSAGE_MAX = 2000
 _DUMMY_CODE_HASH: str | None = None
 _TIPS, _IDENTITIES = Tip.__table__, ReporterIdentity.__table__
+_CATALOGUE = "intake_catalogue"  # the catalogue's name in tipoff.reference.cache
 # Built once and given their values at execution: a statement built per submit with `.values(...)` cost
 # more to build and to key for SQLAlchemy's compiled cache than to run.
 _INSERT_TIP = insert(_TIPS)
@@ -78,7 +79,7 @@ class Receipt:
 
 def catalogue() -> Catalogue:
     """The codes a submission may use now (reused until reference data changes: tipoff.reference.cache)."""
-    return cached("intake_catalogue", _load_catalogue)
+    return cached(_CATALOGUE, _load_catalogue)
 
 
 def _load_catalogue() -> Catalogue:
@@ -148,7 +149,7 @@ def submit_tip(raw: Mapping[str, Any], *, channel: str = WEB, entered_by=None,
     # transaction below reads the reference version and, if the catalogue has moved since, checks again.
     # What that catalogue refuses is checked against the current one before it is refused: a code
     # activated elsewhere since must be accepted.
-    seen = last_known("intake_catalogue")
+    seen = last_known(_CATALOGUE)
     submission = _accepted_by(seen, raw, channel) if seen is not None else None
     if submission is None:
         seen = None
