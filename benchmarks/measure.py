@@ -90,8 +90,8 @@ def figures(raw: Mapping) -> dict[str, float]:
     """The eight headline figures from one database's raw medians (run.py's `raw`; see README.md).
 
     Levels are (small, middle, large). Submit efficiency and the queue are read at the middle level; the size
-    ratios compare the large level with the small one directly (they are minutes apart, so they are also
-    given relative to the baseline measured beside each level, in `raw`, as a cross-check).
+    ratios compare the large level with the small one, which run.py measures side by side in the same rounds
+    (two stores, one of each size).
     """
     small, middle, large = (raw[str(level)] for level in raw["levels"])
     queue_kinds = ("queue_json", "queue_html")
@@ -109,12 +109,8 @@ def figures(raw: Mapping) -> dict[str, float]:
 
 
 def cross_checks(raw: Mapping) -> dict[str, float]:
-    """Per-kind ratios and the size ratios relative to the baseline measured at the same level."""
-    small, middle, large = (raw[str(level)] for level in raw["levels"])
-
-    def relative(level: Mapping, kind: str, base: str) -> float:
-        return level[kind]["rps"] / level[base]["rps"] if level[base]["rps"] else 0.0
-
+    """Per-kind ratios, tipoff's floor beside hello, and the floods without nginx."""
+    middle = raw[str(raw["levels"][1])]
     return {
         "submit_efficiency_anonymous": ratio(middle["submit_anonymous"]["rps"], middle["kdf"]["rps"]),
         "submit_efficiency_named": ratio(middle["submit_named"]["rps"], middle["kdf"]["rps"]),
@@ -131,10 +127,6 @@ def cross_checks(raw: Mapping) -> dict[str, float]:
         # Submits refused during the headline flood (they must all be stored, or the p99 would flatter).
         **({"flood_submits_refused": sum(raw["flood"][run].get("non2xx", 0) for run in ("quiet", "flooded"))}
            if "flood" in raw else {}),
-        "size_ratio_submit_vs_kdf_beside": ratio(relative(large, "submit_mixed", "kdf"),
-                                                 relative(small, "submit_mixed", "kdf")),
-        "size_ratio_queue_vs_hello_beside": min(ratio(relative(large, k, "hello"), relative(small, k, "hello"))
-                                                for k in ("queue_json", "queue_html")),
     }
 
 

@@ -1,11 +1,12 @@
 """`make bench`: every figure of issue 7's "Benchmarks", on SQLite and PostgreSQL, as ratios within one run.
 
-For each database: a fresh data dir (and PostgreSQL database `tipoff_bench`), `flask tipoff init`, two
-enrolled staff users; then tips are topped up level by level (10k → 100k → 1M; BENCH_SCALE=smoke: 2k →
-20k → 100k) and measured with wrk against tipoff, a bare "hello" and a KDF-only app, all three under
-gunicorn with tipoff/gunicorn_conf.py and the same TIPOFF_WORKERS / TIPOFF_THREADS. Figures are medians
-of BENCH_REPEATS short runs, interleaved so that a noisy neighbour spoils one run of each, not one side of
-a ratio. Prints the table and writes benchmarks/results.json (see benchmarks/README.md).
+For each database two stores, each a fresh data dir (and PostgreSQL database), `flask tipoff init` and
+two enrolled staff users: a small one with the smallest level of tips (10k; BENCH_SCALE=smoke: 2k) and
+the main one, topped up to the middle level (100k), measured, then to the largest (1M) and measured
+side by side with the small one. wrk drives tipoff, a bare "hello" and a KDF-only app, all under gunicorn
+with tipoff/gunicorn_conf.py and the same TIPOFF_WORKERS / TIPOFF_THREADS. Figures are medians of
+BENCH_REPEATS short runs, interleaved so that a noisy neighbour spoils one run of each, not one side of a
+ratio. Prints the table and writes benchmarks/results.json (see benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ LUA = BENCH / "lua"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432")
 PG_DATABASE = "tipoff_bench"
 SCALES = {"full": (10_000, 100_000, 1_000_000), "smoke": (2_000, 20_000, 100_000)}
-PORTS = {"app": 18471, "hello": 18472, "kdf": 18473, "guarded": 18474, "nginx": 18475}
+PORTS = {"app": 18471, "hello": 18472, "kdf": 18473, "guarded": 18474, "nginx": 18475, "small": 18476}
 
 
 def env_int(name: str, default: int) -> int:
@@ -66,11 +67,12 @@ def log(message: str) -> None:
 # ------------------------------------------------------------------------------------------- processes
 
 
-def app_env(database: str) -> dict[str, str]:
-    """The environment tipoff, the seeder and the baselines run with for one database."""
+def app_env(database: str, store: str = "main") -> dict[str, str]:
+    """The environment tipoff, the seeder and the baselines run with for one store ("main" or "small") of
+    one database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TIPOFF_")}
     env.update({
-        "TIPOFF_ENV": "development", "TIPOFF_DATA_DIR": str(WORK / database / "data"),
+        "TIPOFF_ENV": "development", "TIPOFF_DATA_DIR": str(WORK / database / store),
         "TIPOFF_SECRET_KEY": "bench-" + "k7Qz9xW2mP4vR8tY6uN3" * 2, "TIPOFF_RATELIMIT_ENABLED": "false",
         "TIPOFF_WORKERS": str(WORKERS), "TIPOFF_THREADS": str(THREADS), "TIPOFF_LOG_LEVEL": "WARNING",
         "FLASK_APP": "wsgi:app", "PYTHONPATH": str(ROOT),
@@ -80,7 +82,7 @@ def app_env(database: str) -> dict[str, str]:
         if os.environ.get(name):
             env[name] = os.environ[name]
     if database == "postgresql":
-        env["TIPOFF_DATABASE_URL"] = f"{PG_ADMIN}/{PG_DATABASE}"
+        env["TIPOFF_DATABASE_URL"] = f"{PG_ADMIN}/{PG_DATABASE}" + ("" if store == "main" else f"_{store}")
     return env
 
 
@@ -264,12 +266,15 @@ def export_memory(env: dict) -> dict:
 
 
 def prepare_database(database: str, env: dict) -> dict:
-    """A fresh data dir (and database), initialised, with the benchmark's staff; return their credentials."""
-    shutil.rmtree(WORK / database, ignore_errors=True)
-    (WORK / database).mkdir(parents=True)
+    """A fresh data dir (and database) for `env`'s store, initialised, with the benchmark's staff; return
+    their credentials."""
+    data_dir = Path(env["TIPOFF_DATA_DIR"])
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
     if database == "postgresql":
-        for command in (["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", PG_DATABASE],
-                        ["createdb", "-h", "127.0.0.1", "-U", "postgres", PG_DATABASE]):
+        name = env["TIPOFF_DATABASE_URL"].rsplit("/", 1)[1]
+        for command in (["dropdb", "--if-exists", "-h", "127.0.0.1", "-U", "postgres", name],
+                        ["createdb", "-h", "127.0.0.1", "-U", "postgres", name]):
             subprocess.run(command, check=True)
     subprocess.run([str(VENV / "flask"), "tipoff", "init"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -287,75 +292,114 @@ def top_up(env: dict, total: int) -> float:
     return seconds
 
 
+def staff_sessions(app: Server, staff: dict) -> dict[str, StaffSession]:
+    """One login helper per user of a store, kept for the whole run: each remembers the TOTP step it last
+    spent, which the app refuses to take twice."""
+    return {role: StaffSession(app.url, staff[role]) for role in ("handler", "overseer")}
+
+
+def app_targets(app: Server, staff: dict, sessions: dict[str, StaffSession],
+                salt: str) -> dict[str, Callable[[], Run]]:
+    """What the size ratios compare, against one running tipoff: mixed submits and the queue (JSON, HTML)."""
+    handler_cookie = sessions["handler"].login()
+    return {
+        "submit_mixed": target(app.url + "/api/v1/tips", "submit.lua",
+                               env={"BENCH_REPORTER": "mixed", "BENCH_SALT": salt}),
+        "queue_json": target(app.url + "/api/v1/cases", "get.lua", env={"BENCH_AUTH": staff["token"]}),
+        "queue_html": target(app.url + "/staff/cases/", "get.lua", env={"BENCH_COOKIE": handler_cookie}),
+    }
+
+
+def dashboard_target(app: Server, sessions: dict[str, StaffSession], env: dict) -> Callable[[], Run]:
+    """The overseer's dashboard (one connection), its aggregates refreshed first so no request finds them
+    stale."""
+    run_python(env, "-c", "from tipoff import create_app\nfrom tipoff.oversight.stats import refresh\n"
+                          "app = create_app()\nwith app.app_context(): refresh()")
+    overseer_cookie = sessions["overseer"].login()
+    return target(app.url + "/staff/oversight/", "get.lua", connections=1, env={"BENCH_COOKIE": overseer_cookie})
+
+
+def measure_floods(app: Server, env: dict, raw: dict) -> None:
+    """The lookup flood against the app as deployed (headline), and against it without nginx and without
+    limits (raw), each aimed at one real reference and unknown ones."""
+    reference = submit_one(app.url)
+    year = reference.split("-")[1]
+    # The real reference (its true hash is verified) and unknown ones (the dummy hash is).
+    references = [reference] + [f"JA-{year}-{9_000_000 + n}" for n in range(9)]
+    # Headline: the app as deployed, behind deploy/nginx.conf (per-address rates and the in-flight limit on
+    # access-code checks there; per-client limits and KDF slots in the app), many flooding addresses. Raw
+    # also keeps the same flood against the guarded app without nginx, and against the app with every limit
+    # off, where only the bounded KDF slots stand against it.
+    raw["flood_without_limits"] = {k: run_dict(v) for k, v in flood(app.url, references).items()}
+    guarded = Server("guarded", "wsgi:app", guarded_env(env)).start()
+    edge = None
+    try:
+        raw["flood_app_guarded"] = {k: run_dict(v) for k, v in flood(guarded.url, references, clients=True).items()}
+        guarded.stop()  # fresh per-client limits: the run through nginx sends the same addresses
+        guarded.start()
+        edge = Nginx(WORK / "nginx", PORTS["nginx"], guarded.port, trust_forwarded=True,
+                     worker_connections=4 * FLOOD_CONNECTIONS).start()
+        raw["flood"] = {k: run_dict(v) for k, v in flood(edge.url, references, clients=True).items()}
+    finally:
+        if edge is not None:
+            edge.stop()
+        guarded.stop()
+
+
 def measure_database(database: str) -> dict:
-    """All figures for one database."""
-    env = app_env(database)
+    """All figures for one database.
+
+    The size ratios compare two stores measured side by side in the same rounds (the small one beside the
+    main one at the largest level), not two levels minutes apart: this machine's speed drifts by up to 3×
+    between minutes, and a ratio of the same code at two sizes should see the size, not the drift.
+    """
+    env, small_env = app_env(database), app_env(database, "small")
+    small_level, middle_level, large_level = LEVELS
     started = time.monotonic()
     log(f"{database}: preparing")
-    staff = prepare_database(database, env)
-    app = Server("app", "wsgi:app", env)
+    staff, small_staff = prepare_database(database, env), prepare_database(database, small_env)
+    app, small_app = Server("app", "wsgi:app", env), Server("small", "wsgi:app", small_env)
+    sessions, small_sessions = staff_sessions(app, staff), staff_sessions(small_app, small_staff)
     baselines = [Server("hello", "benchmarks.apps:hello", env).start(), Server("kdf", "benchmarks.apps:kdf", env).start()]
-    hello_url, kdf_url = baselines[0].url, baselines[1].url
+    hello, kdf = target(baselines[0].url, "post.lua"), target(baselines[1].url, "post.lua")
     raw: dict = {"levels": list(LEVELS), "seed_seconds": {}}
     try:
-        per_level: dict[int, dict[str, Run]] = {}
-        for index, level in enumerate(LEVELS):
-            log(f"{database}: level {level:,} tips")
-            raw["seed_seconds"][str(level)] = round(top_up(env, level), 1)
-            app.stop()
-            app.start()
-            handler_cookie = StaffSession(app.url, staff["handler"]).login()
-            overseer_cookie = StaffSession(app.url, staff["overseer"]).login()
-            queue_json = target(app.url + "/api/v1/cases", "get.lua", env={"BENCH_AUTH": staff["token"]})
-            queue_html = target(app.url + "/staff/cases/", "get.lua", env={"BENCH_COOKIE": handler_cookie})
-            targets: dict[str, Callable[[], Run]] = {
-                "hello": target(hello_url, "post.lua"), "kdf": target(kdf_url, "post.lua"),
-                "submit_mixed": target(app.url + "/api/v1/tips", "submit.lua",
-                                       env={"BENCH_REPORTER": "mixed", "BENCH_SALT": f"m{level}"}),
-                "queue_json": queue_json, "queue_html": queue_html,
-            }
-            if index == 1:  # the 100k level: submit efficiency with both kinds of reporter, and the queue
-                targets["submit_anonymous"] = target(app.url + "/api/v1/tips", "submit.lua",
-                                                     env={"BENCH_REPORTER": "anonymous", "BENCH_SALT": "a"})
-                targets["submit_named"] = target(app.url + "/api/v1/tips", "submit.lua",
-                                                 env={"BENCH_REPORTER": "named", "BENCH_SALT": "n"})
-                targets["floor"] = target(app.url + "/healthz", "get.lua")
-            if index != 1:  # dashboard response time (one connection) at the smallest and the largest level
-                run_python(env, "-c", "from tipoff import create_app\nfrom tipoff.oversight.stats import refresh\n"
-                                      "app = create_app()\nwith app.app_context(): refresh()")
-                targets["dashboard"] = target(app.url + "/staff/oversight/", "get.lua", connections=1,
-                                              env={"BENCH_COOKIE": overseer_cookie})
-            per_level[level] = interleaved(targets)
-            if index == 1:
-                reference = submit_one(app.url)
-                year = reference.split("-")[1]
-                # The real reference (its true hash is verified) and unknown ones (the dummy hash is).
-                references = [reference] + [f"JA-{year}-{9_000_000 + n}" for n in range(9)]
-                # Headline: the app as deployed, behind deploy/nginx.conf (per-address rates and the in-flight
-                # limit on access-code checks there; per-client limits and KDF slots in the app), many flooding
-                # addresses. Raw also keeps the same flood against the guarded app without nginx, and against
-                # the app with every limit off, where only the bounded KDF slots stand against it.
-                raw["flood_without_limits"] = {k: run_dict(v) for k, v in flood(app.url, references).items()}
-                guarded = Server("guarded", "wsgi:app", guarded_env(env)).start()
-                edge = None
-                try:
-                    raw["flood_app_guarded"] = {k: run_dict(v)
-                                                for k, v in flood(guarded.url, references, clients=True).items()}
-                    guarded.stop()  # fresh per-client limits: the run through nginx sends the same addresses
-                    guarded.start()
-                    edge = Nginx(WORK / "nginx", PORTS["nginx"], guarded.port, trust_forwarded=True,
-                                 worker_connections=4 * FLOOD_CONNECTIONS).start()
-                    raw["flood"] = {k: run_dict(v) for k, v in flood(edge.url, references, clients=True).items()}
-                finally:
-                    if edge is not None:
-                        edge.stop()
-                    guarded.stop()
-            raw[str(level)] = {name: run_dict(run) for name, run in per_level[level].items()}
+        log(f"{database}: small store, {small_level:,} tips")
+        raw["seed_seconds"][str(small_level)] = round(top_up(small_env, small_level), 1)
+
+        log(f"{database}: level {middle_level:,} tips")
+        raw["seed_seconds"][str(middle_level)] = round(top_up(env, middle_level), 1)
+        app.start()
+        targets = {"hello": hello, "kdf": kdf, **app_targets(app, staff, sessions, f"m{middle_level}")}
+        # Submit efficiency with both kinds of reporter, and tipoff's cheapest endpoint beside hello.
+        for reporter in ("anonymous", "named"):
+            targets[f"submit_{reporter}"] = target(app.url + "/api/v1/tips", "submit.lua",
+                                                   env={"BENCH_REPORTER": reporter, "BENCH_SALT": reporter[0]})
+        targets["floor"] = target(app.url + "/healthz", "get.lua")
+        raw[str(middle_level)] = {name: run_dict(run) for name, run in interleaved(targets).items()}
+        measure_floods(app, env, raw)
+
+        log(f"{database}: level {large_level:,} tips, beside the small store")
+        raw["seed_seconds"][str(large_level)] = round(top_up(env, large_level), 1)
+        app.stop()
+        app.start()
+        small_app.start()
+        large = {**app_targets(app, staff, sessions, f"m{large_level}"),
+                 "dashboard": dashboard_target(app, sessions, env)}
+        small = {**app_targets(small_app, small_staff, small_sessions, f"m{small_level}"),
+                 "dashboard": dashboard_target(small_app, small_sessions, small_env)}
+        # Each kind at both sizes one after the other, so the two sides of a size ratio share their minute.
+        targets = {"hello": hello, "kdf": kdf}
+        for kind in large:
+            targets[f"{kind}@large"], targets[f"{kind}@small"] = large[kind], small[kind]
+        runs = interleaved(targets)
+        for level, side in ((large_level, "large"), (small_level, "small")):
+            raw[str(level)] = {"hello": run_dict(runs["hello"]), "kdf": run_dict(runs["kdf"]),
+                               **{kind: run_dict(runs[f"{kind}@{side}"]) for kind in large}}
         log(f"{database}: export memory")
         raw["export"] = export_memory(env)
     finally:
-        app.stop()
-        for server in baselines:
+        for server in (app, small_app, *baselines):
             server.stop()
     raw["seconds"] = round(time.monotonic() - started)
     raw["checks"] = cross_checks(raw)
