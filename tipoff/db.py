@@ -8,15 +8,18 @@ and never wait for writers.
 from __future__ import annotations
 
 import contextvars
+import re
 import sqlite3
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterable, Iterator
 from datetime import datetime, timezone
 
-from sqlalchemy import event
+from sqlalchemy import String, event, literal_column
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 SQLITE_BUSY_TIMEOUT_MS = 15000
+_SQL_CONSTANT = re.compile(r"[a-z0-9_.]+")
 
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("tipoff_write_intent", default=True)
 
@@ -117,3 +120,21 @@ def claim_version(row, expected: int | None, message: str, code: str) -> None:
         db.session.rollback()
         raise Conflict(message, code=code)
     db.session.expire(row, ["version"])
+
+
+def sql_constants(values: Iterable[str]) -> list[ColumnElement]:
+    """Our own constant codes (states, audit actions) written into a statement's SQL as string literals.
+
+    For conditions that must be in the SQL text itself — a partial index is used only when the planner
+    sees its own condition, which bound parameters hide — and for hot statements: a list of bound or
+    `literal_execute` values is re-rendered into the SQL on every execution (a regex pass over the whole
+    statement), while literals are compiled once with the statement. Only plain codes are accepted, so
+    nothing here can carry a quote.
+    """
+    found = []
+    for value in values:
+        if not _SQL_CONSTANT.fullmatch(value):
+            raise ValueError(f"not a plain code: {value!r}")
+        found.append(literal_column(f"'{value}'", String))
+    return found
+

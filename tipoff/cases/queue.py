@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 
 from tipoff.cases.states import CaseState
 from tipoff.clockview import SHANGHAI
-from tipoff.db import utcnow
+from tipoff.db import sql_constants, utcnow
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
 from tipoff.reference.models import Department
@@ -59,7 +59,7 @@ def end_of_today(now: datetime) -> datetime:
 # The open states written into the SQL as literals, exactly as the partial indexes on open tips say them
 # (ix_tips_open_*, migration 0014): a planner can use a partial index only when it sees that the query's
 # condition is the index's, which bound parameters hide from SQLite and from PostgreSQL's generic plans.
-OPEN_CONDITION = Tip.status.in_([literal(s.value, literal_execute=True) for s in OPEN_STATES])
+OPEN_CONDITION = Tip.status.in_(sql_constants(s.value for s in OPEN_STATES))
 
 
 def _scoped(user, wanted: QueueFilter | None = None, now: datetime | None = None):
