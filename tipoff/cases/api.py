@@ -98,7 +98,7 @@ def summary_json(row) -> dict:
 
 
 class CaseCountsSchema(Schema):
-    """Counted up to 1000 each; `more` says which went beyond (the page shows "1000+")."""
+    """Counted up to 99 each; `more` says which went beyond (the page shows "99+")."""
 
     all = fields.Integer()
     overdue = fields.Integer()
