@@ -137,4 +137,3 @@ def sql_constants(values: Iterable[str]) -> list[ColumnElement]:
             raise ValueError(f"not a plain code: {value!r}")
         found.append(literal_column(f"'{value}'", String))
     return found
-
