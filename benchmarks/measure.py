@@ -74,6 +74,30 @@ def ratio(numerator: float, denominator: float) -> float:
     return round(numerator / denominator, 3) if denominator else 0.0
 
 
+def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """The median of the per-round ratios of two targets measured one right after the other in each round.
+
+    A pair shares its minute of this machine; two medians taken over all rounds do not (one side's median
+    can come from a slow minute and the other's from a fast one), so for side-by-side targets the median of
+    the pairs is the figure and the ratio of the medians only a cross-check.
+    """
+    if not numerators or len(numerators) != len(denominators):
+        raise ValueError("paired runs must come in pairs")
+    return round(statistics.median(n / d if d else 0.0 for n, d in zip(numerators, denominators)), 3)
+
+
+# The size figures' targets, each measured at the large and the small store in the same rounds, with the
+# run figure each compares (throughput for load, median latency for the one-connection dashboard).
+SIZE_PAIRS = {"submit_mixed": "rps", "queue_json": "rps", "queue_html": "rps", "dashboard": "p50_ms"}
+
+
+def size_rounds(large_runs: Mapping[str, Sequence[Run]], small_runs: Mapping[str, Sequence[Run]]) -> dict:
+    """Per kind, the compared figure of each round at both sizes (run.py stores it as raw["size_rounds"])."""
+    return {kind: {"large": [round(getattr(r, field), 2) for r in large_runs[kind]],
+                   "small": [round(getattr(r, field), 2) for r in small_runs[kind]]}
+            for kind, field in SIZE_PAIRS.items() if kind in large_runs and kind in small_runs}
+
+
 def meets(figure: str, value: float) -> bool | None:
     """Whether a figure meets the issue's goal (None when it has none)."""
     op, goal = GOALS[figure]
@@ -91,31 +115,46 @@ def figures(raw: Mapping) -> dict[str, float]:
 
     Levels are (small, middle, large). Submit efficiency and the queue are read at the middle level; the size
     ratios compare the large level with the small one, which run.py measures side by side in the same rounds
-    (two stores, one of each size).
+    (two stores, one of each size): each is the median of the rounds' pairs (`paired_ratio`) when the raw
+    figures carry them (`size_rounds`), else the ratio of the two medians.
     """
     small, middle, large = (raw[str(level)] for level in raw["levels"])
     queue_kinds = ("queue_json", "queue_html")
     submit_kinds = ("submit_anonymous", "submit_named")
+    pairs = raw.get("size_rounds") or {}
+
+    def sized(kind: str, field: str) -> float:
+        if kind in pairs:
+            return paired_ratio(pairs[kind]["large"], pairs[kind]["small"])
+        return ratio(large[kind][field], small[kind][field])
+
     return {
         "submit_efficiency": min(ratio(middle[k]["rps"], middle["kdf"]["rps"]) for k in submit_kinds),
         "submit_vs_hello": min(ratio(middle[k]["rps"], middle["hello"]["rps"]) for k in submit_kinds),
         "queue_vs_hello": min(ratio(middle[k]["rps"], middle["hello"]["rps"]) for k in queue_kinds),
-        "size_ratio_submit": ratio(large["submit_mixed"]["rps"], small["submit_mixed"]["rps"]),
-        "size_ratio_queue": min(ratio(large[k]["rps"], small[k]["rps"]) for k in queue_kinds),
-        "dashboard_scaling": ratio(large["dashboard"]["p50_ms"], small["dashboard"]["p50_ms"]),
+        "size_ratio_submit": sized("submit_mixed", "rps"),
+        "size_ratio_queue": min(sized(k, "rps") for k in queue_kinds),
+        "dashboard_scaling": sized("dashboard", "p50_ms"),
         "export_memory_ratio": ratio(raw["export"]["large"]["max_rss_kib"], raw["export"]["small"]["max_rss_kib"]),
         "flood_p99_ratio": ratio(raw["flood"]["flooded"]["p99_ms"], raw["flood"]["quiet"]["p99_ms"]),
     }
 
 
 def cross_checks(raw: Mapping) -> dict[str, float]:
-    """Per-kind ratios, tipoff's floor beside hello, and the floods without nginx."""
-    middle = raw[str(raw["levels"][1])]
+    """Per-kind ratios, the size figures' other statistic, tipoff's floor beside hello, the floods without nginx."""
+    small, middle, large = (raw[str(level)] for level in raw["levels"])
     return {
         "submit_efficiency_anonymous": ratio(middle["submit_anonymous"]["rps"], middle["kdf"]["rps"]),
         "submit_efficiency_named": ratio(middle["submit_named"]["rps"], middle["kdf"]["rps"]),
         "queue_vs_hello_json": ratio(middle["queue_json"]["rps"], middle["hello"]["rps"]),
         "queue_vs_hello_html": ratio(middle["queue_html"]["rps"], middle["hello"]["rps"]),
+        # The size figures as the ratio of the two medians (the headline is the median of the rounds' pairs),
+        # and each queue kind's pairs on its own.
+        **({f"{kind}_size_ratio_of_medians": ratio(large[kind][field], small[kind][field])
+            for kind, field in SIZE_PAIRS.items() if kind in large and kind in small}
+           if raw.get("size_rounds") else {}),
+        **{f"{kind}_size_ratio": paired_ratio(sides["large"], sides["small"])
+           for kind, sides in (raw.get("size_rounds") or {}).items() if kind.startswith("queue_")},
         # tipoff's cheapest endpoint (/healthz: the app's middleware and one trivial query) beside hello: the
         # most any tipoff page could reach of hello, for reading queue_vs_hello against.
         **({"floor_vs_hello": ratio(middle["floor"]["rps"], middle["hello"]["rps"])} if "floor" in middle else {}),

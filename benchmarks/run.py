@@ -25,7 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from benchmarks.measure import Run, cross_checks, figures, median_run, parse_wrk, run_dict, table, validate_results
+from benchmarks.measure import (Run, cross_checks, figures, median_run, parse_wrk, run_dict, size_rounds, table,
+                                validate_results)
 from benchmarks.nginx import NGINX, Nginx
 from benchmarks.processes import wait_listening
 
@@ -189,13 +190,18 @@ def submit_one(base: str) -> str:
 # ------------------------------------------------------------------------------------------- measuring
 
 
-def interleaved(targets: dict[str, Callable[[], Run]], repeats: int = REPEATS) -> dict[str, Run]:
-    """Each target once per round, `repeats` rounds (after one warm-up round); each target's median run."""
+def interleaved(targets: dict[str, Callable[[], Run]], repeats: int = REPEATS,
+                rounds: dict[str, list[Run]] | None = None) -> dict[str, Run]:
+    """Each target once per round, `repeats` rounds (after one warm-up round); each target's median run.
+
+    `rounds`, when given, receives every target's runs in round order (for figures taken per round)."""
     for name, measure in targets.items():
         log(f"  warm-up {name}")
         with_duration = getattr(measure, "warm", None)
         (with_duration or measure)()
     runs: dict[str, list[Run]] = {name: [] for name in targets}
+    if rounds is not None:
+        rounds.update(runs)
     for round_ in range(repeats):
         for name, measure in targets.items():
             run = measure()
@@ -392,7 +398,10 @@ def measure_database(database: str) -> dict:
         targets = {"hello": hello, "kdf": kdf}
         for kind in large:
             targets[f"{kind}@large"], targets[f"{kind}@small"] = large[kind], small[kind]
-        runs = interleaved(targets)
+        each_round: dict[str, list[Run]] = {}
+        runs = interleaved(targets, rounds=each_round)
+        raw["size_rounds"] = size_rounds({kind: each_round[f"{kind}@large"] for kind in large},
+                                         {kind: each_round[f"{kind}@small"] for kind in small})
         for level, side in ((large_level, "large"), (small_level, "small")):
             raw[str(level)] = {"hello": run_dict(runs["hello"]), "kdf": run_dict(runs["kdf"]),
                                **{kind: run_dict(runs[f"{kind}@{side}"]) for kind in large}}

@@ -124,8 +124,9 @@ def _level(**rps) -> dict:
     return {name: {"rps": value, "p50_ms": 10.0, "p99_ms": 20.0} for name, value in rps.items()}
 
 
-def test_headline_figures_come_from_the_raw_medians():
-    raw = {
+def _raw() -> dict:
+    """Three levels' medians as run.py writes them (the large level's hello and kdf half the small one's)."""
+    return {
         "levels": [10, 100, 1000],
         "10": {**_level(hello=1000, kdf=20, submit_mixed=16, queue_json=400, queue_html=300),
                "dashboard": {"rps": 5, "p50_ms": 100.0, "p99_ms": 150.0}},
@@ -136,6 +137,10 @@ def test_headline_figures_come_from_the_raw_medians():
         "export": {"small": {"max_rss_kib": 100_000}, "large": {"max_rss_kib": 120_000}},
         "flood": {"quiet": {"p99_ms": 200.0}, "flooded": {"p99_ms": 500.0}},
     }
+
+
+def test_headline_figures_come_from_the_raw_medians():
+    raw = _raw()
     found = measure.figures(raw)
     assert found == {"submit_efficiency": 0.75, "submit_vs_hello": 0.015, "queue_vs_hello": 0.32,
                      "size_ratio_submit": 0.938, "size_ratio_queue": 0.5, "dashboard_scaling": 1.5,
@@ -155,3 +160,42 @@ def test_headline_figures_come_from_the_raw_medians():
     raw["flood"]["flooded"]["non2xx"] = 3
     assert measure.cross_checks(raw)["flood_submits_refused"] == 3
     assert measure.figures(raw)["flood_p99_ratio"] == 2.5  # the headline stays the flood as deployed (nginx)
+
+
+@pytest.mark.parametrize("large, small, expected", [
+    ([100, 280, 290], [105, 300, 290], 0.952),  # pairs 0.952, 0.933, 1.0; the medians' ratio would be 0.966
+    ([50, 300, 300], [300, 50, 300], 1.0),      # one slow minute on each side: pairs 0.167, 6.0, 1.0
+    ([90.0], [100.0], 0.9),
+    ([90, 110], [100, 100], 1.0),               # an even count takes the mean of the middle two
+])
+def test_paired_ratio_is_the_median_of_the_rounds_pairs(large, small, expected):
+    assert measure.paired_ratio(large, small) == expected
+
+
+@pytest.mark.parametrize("large, small", [([], []), ([1.0, 2.0], [1.0])])
+def test_paired_ratio_refuses_unpaired_runs(large, small):
+    with pytest.raises(ValueError):
+        measure.paired_ratio(large, small)
+
+
+def _runs(*values: float, field: str = "rps") -> list:
+    return [measure.Run(rps=v if field == "rps" else 1.0, p50_ms=v if field == "p50_ms" else 1.0, p99_ms=1.0,
+                        requests=1, non2xx=0, socket_errors=0) for v in values]
+
+
+def test_size_figures_are_the_median_of_the_side_by_side_pairs():
+    raw = _raw()
+    large = {"submit_mixed": _runs(15, 16, 14), "queue_json": _runs(100, 280, 290), "queue_html": _runs(150, 310, 320),
+             "dashboard": _runs(150.0, 90.0, 210.0, field="p50_ms")}
+    small = {"submit_mixed": _runs(16, 15, 15), "queue_json": _runs(105, 300, 290), "queue_html": _runs(300, 300, 310),
+             "dashboard": _runs(100.0, 100.0, 100.0, field="p50_ms")}
+    raw["size_rounds"] = measure.size_rounds(large, small)
+    assert raw["size_rounds"]["dashboard"] == {"large": [150.0, 90.0, 210.0], "small": [100.0, 100.0, 100.0]}
+    found = measure.figures(raw)
+    assert found["size_ratio_submit"] == 0.938   # pairs 0.938, 1.067, 0.933
+    assert found["size_ratio_queue"] == 0.952    # JSON pairs 0.952, 0.933, 1.0; HTML 0.5, 1.033, 1.032
+    assert found["dashboard_scaling"] == 1.5     # pairs 1.5, 0.9, 2.1
+    checks = measure.cross_checks(raw)
+    assert checks["queue_json_size_ratio"] == 0.952 and checks["queue_html_size_ratio"] == 1.032
+    assert checks["queue_json_size_ratio_of_medians"] == 0.95  # 380 / 400, the levels' medians
+    assert checks["queue_html_size_ratio_of_medians"] == 0.5
