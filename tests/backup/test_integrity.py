@@ -3,11 +3,13 @@ error before anything is written; a target that holds data is refused unless for
 from __future__ import annotations
 
 import os
+import sqlite3
 import struct
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select, text
 
 from tests.backup.helpers import BACKUP_PASSPHRASE, empty_app, make_backup_key
 from tipoff.audit.models import AuditEntry
@@ -131,15 +133,60 @@ def test_archive_holds_no_key_in_clear(app, archive):
     assert b"content-keys" not in data and b"identity" not in data and b"tips" not in data
 
 
+def _audit_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+def _kept_audit_count(app, output: str) -> int:
+    """How many audit entries the database a forced restore set aside holds (its copy or its schema)."""
+    kept = [line.split("kept the replaced ", 1)[1] for line in output.splitlines() if "kept the replaced " in line]
+    table = AuditEntry.__tablename__
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            database = next(Path(k) for k in kept if k.startswith(db.engine.url.database + ".replaced-"))
+            with closing(sqlite3.connect(database)) as conn:
+                return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        schema = next(k.split()[2] for k in kept if k.startswith("PostgreSQL schema "))
+        try:
+            return db.session.scalar(text(f'SELECT count(*) FROM "{schema}"."{table}"'))
+        finally:
+            db.session.rollback()
+            db.session.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            db.session.commit()
+
+
 def test_non_empty_target_is_refused_unless_forced(app, archive, backup_key):
     refused = _restore(app, archive, backup_key[1])
     assert refused.exit_code == 1 and "not empty" in refused.output and "--force" in refused.output
+    before = _audit_count(app)
     forced = _restore(app, archive, backup_key[1], BACKUP_PASSPHRASE, "--force")
     assert forced.exit_code == 0 and "audit chain OK" in forced.output, forced.output
     assert "kept the replaced" in forced.output  # the old evidence folder is renamed, not deleted
     with app.app_context():
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
         assert actions[-1] == "backup.restored" and "backup.created" not in actions
+    assert _kept_audit_count(app, forced.output) == before  # and the replaced database is kept, not dropped
+
+
+def test_a_forced_restore_that_fails_halfway_leaves_the_replaced_data_to_go_back_to(app, archive, backup_key,
+                                                                                    monkeypatch):
+    from tipoff.backup import restore
+
+    loaded = restore.TableLoader.load
+
+    def load_then_fail(self, lines):
+        if self.name == AuditEntry.__tablename__:
+            raise RuntimeError("the disk filled up during the load")
+        return loaded(self, lines)
+
+    monkeypatch.setattr(restore.TableLoader, "load", load_then_fail)
+    before = _audit_count(app)
+    assert before > 0
+    failed = _restore(app, archive, backup_key[1], BACKUP_PASSPHRASE, "--force")
+    assert failed.exit_code != 0 and isinstance(failed.exception, RuntimeError)
+    assert _audit_count(app) == 0  # the load is one transaction: nothing of it stays
+    assert _kept_audit_count(app, failed.output) == before
 
 
 def test_backup_needs_the_backup_public_key(app, tmp_path):

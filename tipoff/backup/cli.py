@@ -129,7 +129,8 @@ def register(group: click.Group) -> None:
     @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @KEY_OPTION
     @STDIN_OPTION
-    @click.option("--force", is_flag=True, help="Replace a database and data dir that hold data.")
+    @click.option("--force", is_flag=True,
+                  help="Replace a database and data dir that hold data (what is replaced is kept aside, never deleted).")
     def restore_command(archive: Path, key_file: Path, passphrase_stdin: bool, force: bool) -> None:
         """Restore an archive into this data dir and database, then verify the audit chain."""
         from tipoff.backup.archive import ArchiveError
@@ -137,13 +138,12 @@ def register(group: click.Group) -> None:
 
         private = _unlock(key_file, passphrase_stdin)
         try:
-            report = restore_archive(archive, private, force=force)
+            report = restore_archive(archive, private, force=force,
+                                     on_kept=lambda kept: click.echo(f"  kept the replaced {kept}"))
         except (ArchiveError, TargetNotEmpty, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"restored: revision {report.revision}, {sum(report.rows.values())} rows in {len(report.rows)} "
                    f"tables, {report.attachments} evidence files")
-        for path in report.moved_aside:
-            click.echo(f"  kept the replaced {path}")
         click.echo(f"retention re-applied: {report.retention}")
         if not report.chain_ok:
             click.echo(f"audit chain BROKEN after restore: {report.problem}")

@@ -1,7 +1,9 @@
 """Restore (恢复): bring an archive back on a fresh machine, schema by the migrations, keys 0600.
 
 Order: check the whole archive (nothing written yet); refuse a database or data dir that holds data
-unless forced; build the schema with the migrations up to the archive's revision; load every table
+unless forced, and when forced keep what is replaced (the SQLite file copied, PostgreSQL's tables moved to
+a schema of their own, evidence and key files renamed): never deleted, so a restore that fails halfway leaves
+the old data to go back to; build the schema with the migrations up to the archive's revision; load every table
 in one transaction; write the key files and evidence files; upgrade to the current revision; record
 the restore in the audit log and verify the whole chain.
 """
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from pathlib import Path
+from typing import Callable
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,6 +24,7 @@ from tipoff.backup.tables import TableLoader, iter_lines, reset_sequences
 from tipoff.crypto import keyfiles
 from tipoff.crypto.identity import IdentityKey
 from tipoff.crypto.keyring import current_keyring
+from tipoff.db import utcnow
 from tipoff.extensions import db
 
 
@@ -47,13 +52,48 @@ def check_target(force: bool) -> None:
             + "); restore into a fresh data dir and database, or pass --force to replace them")
 
 
+def _kept_tables(conn: sa.Connection) -> list[str]:
+    return sorted(name for name in sa.inspect(conn).get_table_names()
+                  if name in db.metadata.tables or name == "alembic_version")
+
+
+def _set_database_aside(moved: list[str]) -> None:
+    """Keep the data a forced restore replaces: on SQLite a consistent copy of the file beside it (SQLite's
+    online backup), on PostgreSQL every tipoff table (with its indexes, constraints and sequences) moved into
+    a new schema `tipoff_replaced_<time>`. Nothing to keep when no table has rows (e.g. after `init`)."""
+    db.session.remove()
+    with db.engine.connect() as conn:
+        if not _tables_with_rows(conn):
+            return
+    if db.engine.dialect.name == "sqlite":
+        database = db.engine.url.database
+        if not database or database == ":memory:":
+            return
+        target = _stamp(Path(database))
+        with db.engine.connect() as conn:
+            copy = sqlite3.connect(target)
+            try:
+                conn.connection.driver_connection.backup(copy)
+            finally:
+                copy.close()
+        os.chmod(target, 0o600)
+        moved.append(str(target))
+        return
+    schema = "tipoff_replaced_" + utcnow().strftime("%Y%m%d%H%M%S%f")
+    quote = db.engine.dialect.identifier_preparer.quote
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {quote(schema)}"))
+        for name in _kept_tables(conn):
+            conn.execute(sa.text(f"ALTER TABLE {quote(name)} SET SCHEMA {quote(schema)}"))
+    moved.append(f"PostgreSQL schema {schema} (the replaced tables; DROP SCHEMA … CASCADE when no longer needed)")
+
+
 def _drop_everything() -> None:
     """Remove tipoff's tables and alembic's version table (force, or tables left empty by an earlier init)."""
     db.session.remove()
     with db.engine.begin() as conn:
-        existing = set(sa.inspect(conn).get_table_names())
         reflected = sa.MetaData()
-        reflected.reflect(conn, only=[name for name in existing if name in db.metadata.tables or name == "alembic_version"])
+        reflected.reflect(conn, only=_kept_tables(conn))
         reflected.drop_all(conn)
 
 
@@ -76,12 +116,31 @@ def _set_aside(path: Path, moved: list[str]) -> None:
         moved.append(str(target))
 
 
-def restore_archive(path: Path, private: IdentityKey, *, force: bool = False) -> RestoreReport:
-    """Restore `path` into this app's database and data dir; see the module docstring for the order."""
+class _Kept(list):
+    """What the restore set aside, each said at once through `announce` (a restore that fails later has still
+    told the operator where the replaced data is)."""
+
+    def __init__(self, announce: Callable[[str], None] | None):
+        super().__init__()
+        self.announce = announce
+
+    def append(self, item: str) -> None:
+        super().append(item)
+        if self.announce:
+            self.announce(item)
+
+
+def restore_archive(path: Path, private: IdentityKey, *, force: bool = False,
+                    on_kept: Callable[[str], None] | None = None) -> RestoreReport:
+    """Restore `path` into this app's database and data dir; see the module docstring for the order.
+
+    `on_kept` hears of each thing a forced restore sets aside when it is set aside."""
     manifest = verify_archive(path, private)  # raises before anything is written
     # A new machine may not have the data dir yet (nor, on SQLite, the folder of the database file).
     Path(current_app.config["TIPOFF_DATA_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     check_target(force)
+    moved: list[str] = _Kept(on_kept)
+    _set_database_aside(moved)
     _drop_everything()
     _migrate(manifest["alembic_revision"])
 
@@ -89,7 +148,6 @@ def restore_archive(path: Path, private: IdentityKey, *, force: bool = False) ->
     listed = manifest["members"]
     rows: dict[str, int] = {}
     keys: dict[str, bytes] = {}
-    moved: list[str] = []
     attachments = 0
     db.session.remove()
     with path.open("rb") as source, db.engine.begin() as conn:
@@ -116,7 +174,7 @@ def restore_archive(path: Path, private: IdentityKey, *, force: bool = False) ->
         reset_sequences(conn, reflected)
     _write_keys(keys, moved)
     _migrate(None)
-    return _finish(manifest, rows, attachments, moved)
+    return _finish(manifest, rows, attachments, list(moved))
 
 
 class _HashedChunks:
