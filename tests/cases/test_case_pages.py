@@ -11,6 +11,12 @@ from tipoff.extensions import db
 from tipoff.intake.models import Tip
 
 
+def _views(app, reference: str) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "case.view",
+                                                               AuditEntry.object_id == reference)).all())
+
+
 def test_handler_works_a_case_through_the_pages(app, client, login_as):
     reference, _ = receipt_of(app.test_client().post("/report", data=VALID))
     login_as("handler", "zjj")
@@ -23,10 +29,16 @@ def test_handler_works_a_case_through_the_pages(app, client, login_as):
         version = db.session.scalar(select(Tip.version))
     response = client.post(f"/staff/cases/{reference}/actions/accept", data={"version": version})
     assert response.status_code == 302
+    views_before = _views(app, reference)
     bad = client.post(f"/staff/cases/{reference}/actions/conclude",
-                      data={"version": version + 1, "outcome": "substantiated", "summary": "查实", "fine": "12.345"})
+                      data={"version": version + 1, "outcome": "substantiated", "summary": "查实", "fine": "12.345",
+                            "enforcement": ["rectification_order", "penalty"]})
     assert bad.status_code == 422 and "两位小数" in bad.get_data(as_text=True)
-    assert 'value="12.345"' in bad.get_data(as_text=True)  # what was typed stays
+    body = bad.get_data(as_text=True)
+    assert 'value="12.345"' in body  # what was typed stays, the ticked measures too
+    assert 'value="rectification_order" checked' in body and 'value="penalty" checked' in body
+    assert 'value="suspension" checked' not in body and 'value="suspension"' in body
+    assert _views(app, reference) == views_before + 1  # the page shows the case again: an audited read
     stale = client.post(f"/staff/cases/{reference}/actions/note", data={"version": version, "body": "x"})
     assert stale.status_code == 409 and "刚被他人更新" in stale.get_data(as_text=True)
 

@@ -119,6 +119,13 @@ def test_two_custodians_when_configured(tmp_path, pg_schema):
 def test_pages(app, client, login_as, named_case):
     reference, _ = named_case
     login_as("handler", "zjj")
+    refused = client.post(f"/staff/disclosures/request/{reference}", data={"purpose": "", "reason": "核实 A"})
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "请选择调阅目的" in body and "理由至少 5 个字" in body  # both at once
+    assert ">核实 A</textarea>" in body and 'id="disclosure-purpose"' in body  # the reason as typed stays
+    refused = client.post(f"/staff/disclosures/request/{reference}",
+                          data={"purpose": "investigation", "reason": "x"})
+    assert refused.status_code == 422 and '<option value="investigation" selected>' in refused.get_data(as_text=True)
     response = client.post(f"/staff/disclosures/request/{reference}",
                            data={"purpose": "contact", "reason": "需要电话核实情况"})
     assert response.status_code == 302

@@ -25,17 +25,19 @@ def test_overseer_sets_and_lifts_a_hold_from_the_case_page(app, client, people):
     page = client.get(f"/staff/cases/{reference}").get_data(as_text=True)
     assert "设置法律保全" in page and "保存期限已满，将在下次运行时销毁" in page
 
-    short = client.post(f"/staff/retention/cases/{reference}/hold", data={"reason": "诉讼"}, follow_redirects=True)
-    assert "理由至少 5 个字" in short.get_data(as_text=True) and holds(app) == []
+    short = client.post(f"/staff/retention/cases/{reference}/hold", data={"reason": "诉讼 A"})
+    body = short.get_data(as_text=True)
+    assert short.status_code == 422 and "理由至少 5 个字" in body and holds(app) == []
+    assert ">诉讼 A</textarea>" in body and 'aria-invalid="true"' in body  # the reason as typed, marked
 
     done = client.post(f"/staff/retention/cases/{reference}/hold", data={"reason": "行政诉讼（2026）豫1003行初12号"},
                        follow_redirects=True)
     body = done.get_data(as_text=True)
     assert "已设置法律保全" in body and "保全中" in body and "解除法律保全" in body
     assert "已设置法律保全（保全期间不销毁）" in body
-    twice = client.post(f"/staff/retention/cases/{reference}/hold", data={"reason": "再设一次保全理由"},
-                        follow_redirects=True)
-    assert "该案件已设置法律保全" in twice.get_data(as_text=True) and len(holds(app)) == 1
+    twice = client.post(f"/staff/retention/cases/{reference}/hold", data={"reason": "再设一次保全理由"})
+    assert twice.status_code == 409 and "该案件已设置法律保全" in twice.get_data(as_text=True)
+    assert len(holds(app)) == 1
 
     index = client.get("/staff/retention/").get_data(as_text=True)
     assert reference in index and "豫1003行初12号" in index
@@ -44,9 +46,8 @@ def test_overseer_sets_and_lifts_a_hold_from_the_case_page(app, client, people):
                          follow_redirects=True)
     assert "已解除法律保全" in lifted.get_data(as_text=True)
     assert holds(app) == [("行政诉讼（2026）豫1003行初12号", True, "判决生效，诉讼终结")]
-    again = client.post(f"/staff/retention/cases/{reference}/hold/lift", data={"lift_reason": "再解除一次理由"},
-                        follow_redirects=True)
-    assert "没有生效的法律保全" in again.get_data(as_text=True)
+    again = client.post(f"/staff/retention/cases/{reference}/hold/lift", data={"lift_reason": "再解除一次理由"})
+    assert again.status_code == 409 and "没有生效的法律保全" in again.get_data(as_text=True)
     with app.app_context():
         entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("retention.hold%"))
                                      .order_by(AuditEntry.id)).all()

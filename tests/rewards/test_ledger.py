@@ -356,6 +356,9 @@ def test_notice_shows_the_claimant_only_to_finance_with_an_approved_payment_disc
     finance = user_of(people("finance", "zjj"))
     as_client(client, people, "finance", "zjj")
     assert "领奖人" not in client.get(f"/staff/rewards/{reward.id}/notice").get_data(as_text=True)
+    refused = client.post(f"/staff/rewards/{reward.id}/disclosure", data={"reason": "发放 A"})
+    assert refused.status_code == 422 and "理由至少 5 个字" in refused.get_data(as_text=True)
+    assert ">发放 A</textarea>" in refused.get_data(as_text=True)  # what was typed stays
 
     request = disclosure.request_payment_disclosure(finance, reward.id, "现场领取，核对领奖人身份后发放。")
     disclosure.decide(user_of(people("custodian")), request.id, approve=True, passphrase=CUSTODIAN_PASSPHRASE)

@@ -145,7 +145,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         R(f"{S}/disclosures/{{disclosure}}/decide", "L 403 403 403 403 403 302 403 403 403",
         data={"decision": "approve", "passphrase": "not the custodian passphrase"}),
     ("POST", "/staff/disclosures/request/<reference>"):
-        R(f"{S}/disclosures/request/{{case}}", "L 403 302 302 302 403 403 403 404 404"),
+        R(f"{S}/disclosures/request/{{case}}", "L 403 422 422 422 403 403 403 404 404"),
     ("GET", "/staff/enterprises/"): R(f"{S}/enterprises/", "L 200 403 200 200 403 403 403 200 200"),
     ("GET", "/staff/enterprises/<int:enterprise_id>"):
         R(f"{S}/enterprises/{{enterprise}}", "L 200 403 200 200 403 403 403 404 404"),
@@ -182,12 +182,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/staff/rewards/<int:reward_id>/decision"):
         R(f"{S}/rewards/{{reward}}/decision", "L 403 409 409 409 409 403 403 404 404"),
     ("POST", "/staff/rewards/<int:reward_id>/disclosure"):
-        R(f"{S}/rewards/{{reward}}/disclosure", "L 403 302 302 302 302 403 403 404 404"),
+        R(f"{S}/rewards/{{reward}}/disclosure", "L 403 404 403 403 409 403 403 404 404"),
     ("GET", "/staff/rewards/<int:reward_id>/notice"):
         R(f"{S}/rewards/{{reward}}/notice", "L 403 409 409 409 409 403 403 404 404"),
     ("GET", "/staff/rewards/ledger"): R(f"{S}/rewards/ledger", "L 403 200 200 200 200 403 403 200 200"),
     ("POST", "/staff/routing/adopt/<reference>"):
-        R(f"{S}/routing/adopt/{{case}}", "L 403 302 403 403 403 403 403 403 403"),
+        R(f"{S}/routing/adopt/{{case}}", "L 403 409 403 403 403 403 403 403 403"),
     ("GET", "/staff/routing/dry-run"): R(f"{S}/routing/dry-run", "L 200 200 403 403 403 403 403 403 403"),
     ("GET", "/staff/routing/rules/<code>"): R(f"{S}/routing/rules/r1_death", "L 200 403 403 403 403 403 403 403 403"),
     ("POST", "/staff/routing/rules/<code>"): R(f"{S}/routing/rules/r1_death", "L 422 403 403 403 403 403 403 403 403"),
@@ -207,11 +207,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/staff/typical-cases/new"): R(f"{S}/typical-cases/new", "L 403 200 403 403 403 403 403 403 403"),
     ("POST", "/staff/typical-cases/new"): R(f"{S}/typical-cases/new", "L 403 422 403 403 403 403 403 403 403"),
     # retention (issue 7): only the 区安委会办公室 sets or lifts a legal hold; without a reason it is refused
+    # (422: the case page again, the problem beside the form)
     ("GET", "/staff/retention/"): R(f"{S}/retention/", "L 403 200 403 403 403 403 403 403 403"),
     ("POST", "/staff/retention/cases/<reference>/hold"): R(f"{S}/retention/cases/{{case}}/hold",
-                                                             "L 403 302 403 403 403 403 403 403 403"),
+                                                             "L 403 422 403 403 403 403 403 403 403"),
     ("POST", "/staff/retention/cases/<reference>/hold/lift"): R(f"{S}/retention/cases/{{case}}/hold/lift",
-                                                                  "L 403 302 403 403 403 403 403 403 403"),
+                                                                  "L 403 422 403 403 403 403 403 403 403"),
     # ---------------------------------------------------------------- JSON API (bearer tokens)
     ("GET", "/api/v1/catalog"): A("/api/v1/catalog", "200"),
     ("GET", "/api/v1/openapi.json"): A("/api/v1/openapi.json", "200"),

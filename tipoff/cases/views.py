@@ -69,7 +69,9 @@ def _queue_badges(now):
     return badge
 
 
-def _render_case(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
+def render_case(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    """The case page; `values` are what a refused form had typed (`_open` names that form), `errors` its
+    problems. Callers record the view (`services.record_view`): the page shows the description."""
     user = current_user._get_current_object()
     allowed = [t for t in TRANSITIONS.values()
                if CaseState(tip.status) in t.from_states and Role(user.role) in t.roles]
@@ -84,6 +86,17 @@ def _render_case(tip, errors: dict | None = None, values: dict | None = None, st
         rejection_reasons=REJECTION_REASONS, outcomes=OUTCOMES, enforcement=ENFORCEMENT), status
 
 
+def refused_on_case_page(reference: str, form: str, exc: ValidationFailed | Conflict, typed: dict,
+                         field: str = "_action"):
+    """The case page again after one of its forms was refused: the problems beside the form (`field` takes a
+    refusal that names no field), what was typed, that form open (`form`). Nothing typed is lost; the page
+    shows the case again, so it is recorded as a view."""
+    user = current_user._get_current_object()
+    tip = services.case_for(user, reference)
+    services.record_view(user, tip)
+    return render_case(tip, exc.fields or {field: [exc.message]}, {**typed, "_open": form}, exc.status)
+
+
 @bp.get("/<reference>")
 @permission_required("cases.view")
 @writes
@@ -91,7 +104,7 @@ def case(reference: str):
     """One case: facts, evidence, messages, history, deadline, and the actions the state allows."""
     tip = services.case_for(current_user, reference)
     services.record_view(current_user._get_current_object(), tip)
-    return _render_case(tip)
+    return render_case(tip)
 
 
 # Shown in the browser only where it cannot run script; everything else is downloaded.
@@ -129,9 +142,7 @@ def act(reference: str, action: str):
         outcome = services.perform(current_user._get_current_object(), reference, action, payload,
                                    expected_version=version)
     except (ValidationFailed, Conflict) as exc:
-        tip = services.case_for(current_user, reference)
-        errors = exc.fields or {"_action": [exc.message]}
-        return _render_case(tip, errors, {**payload, "_open": action}, exc.status)
+        return refused_on_case_page(reference, action, exc, payload)
     except DomainError:
         raise
     flash(outcome.message, "success")

@@ -70,12 +70,13 @@ def request_disclosure(user, reference: str, purpose: str, reason: str) -> Discl
         raise Conflict(f"举报人身份信息{DESTROYED_NOTICE}，无法调阅。", code="identity_destroyed")
     if identity is None:
         raise Conflict("该举报为匿名举报，没有可调阅的身份信息。", code="anonymous")
-    if purpose not in PURPOSES:
-        raise ValidationFailed(fields={"purpose": ["请选择调阅目的。"]})
+    problems: dict[str, list[str]] = {} if purpose in PURPOSES else {"purpose": ["请选择调阅目的。"]}
     try:
         text = clean_text(reason, field="理由", minimum=5, maximum=1000, multiline=True)
     except ValueError as exc:
-        raise ValidationFailed(fields={"reason": [str(exc)]}) from None
+        problems["reason"] = [str(exc)]
+    if problems:  # both fields' problems at once
+        raise ValidationFailed(fields=problems)
     return _file(user, tip, identity.id, purpose, text)
 
 

@@ -35,8 +35,10 @@ def ask(reference: str):
         services.request_disclosure(current_user._get_current_object(), reference, request.form.get("purpose", ""),
                                     request.form.get("reason", ""))
     except (ValidationFailed, Conflict) as exc:
-        flash(exc.message if not exc.fields else "；".join(sum(exc.fields.values(), [])), "error")
-        return redirect(url_for("cases.case", reference=reference))
+        from tipoff.cases.views import refused_on_case_page
+
+        typed = {name: request.form.get(name, "") for name in ("purpose", "reason")}
+        return refused_on_case_page(reference, "disclosure", exc, typed, field="reason")
     flash(_("调阅申请已提交，等待保密员审批。"), "success")
     return redirect(url_for("disclosure.index"))
 

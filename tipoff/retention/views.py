@@ -34,9 +34,10 @@ def _back_to_case(reference: str):
     return redirect(url_for("cases.case", reference=reference.strip().upper(), _anchor="retention-title"))
 
 
-def _refused(exc: ValidationFailed | Conflict) -> None:
-    problems = [p for found in exc.fields.values() for p in found] or [exc.message]
-    flash("；".join(problems), "error")
+def _refused(reference: str, form: str, field: str, exc: ValidationFailed | Conflict):
+    from tipoff.cases.views import refused_on_case_page
+
+    return refused_on_case_page(reference, form, exc, {field: request.form.get(field, "")}, field=field)
 
 
 @bp.post("/cases/<reference>/hold")
@@ -46,9 +47,8 @@ def hold(reference: str):
     try:
         services.set_hold(current_user._get_current_object(), reference, request.form.get("reason"))
     except (ValidationFailed, Conflict) as exc:
-        _refused(exc)
-    else:
-        flash(_("已设置法律保全：保全期间不销毁本案（及同一事项）的材料和身份信息。"), "success")
+        return _refused(reference, "hold", "reason", exc)
+    flash(_("已设置法律保全：保全期间不销毁本案（及同一事项）的材料和身份信息。"), "success")
     return _back_to_case(reference)
 
 
@@ -59,7 +59,6 @@ def lift(reference: str):
     try:
         services.lift_hold(current_user._get_current_object(), reference, request.form.get("lift_reason"))
     except (ValidationFailed, Conflict) as exc:
-        _refused(exc)
-    else:
-        flash(_("已解除法律保全。保存期限已满的，将在下次运行时销毁。"), "success")
+        return _refused(reference, "lift_hold", "lift_reason", exc)
+    flash(_("已解除法律保全。保存期限已满的，将在下次运行时销毁。"), "success")
     return _back_to_case(reference)

@@ -9,7 +9,7 @@ from flask_login import current_user
 import tipoff.rewards.models  # noqa: F401 - the tables
 from tipoff import money
 from tipoff.accounts.access import permission_required
-from tipoff.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tipoff.errors import Conflict, Forbidden, ValidationFailed
 from tipoff.policy import Role
 from tipoff.rewards import services
 from tipoff.rewards.eligibility import LABELS
@@ -94,8 +94,9 @@ def ask_disclosure(reward_id: int):
     services.reward_for(current_user, reward_id)  # 404 outside the user's scope
     try:
         request_payment_disclosure(current_user._get_current_object(), reward_id, request.form.get("reason", ""))
-    except (ValidationFailed, Conflict, Forbidden, NotFound) as exc:
-        flash(exc.message if not exc.fields else "；".join(sum(exc.fields.values(), [])), "error")
-        return redirect(url_for("rewards.show", reward_id=reward_id))
+    except (ValidationFailed, Conflict) as exc:  # (403 and 404 are the error pages: nothing to keep)
+        reward = services.reward_for(current_user, reward_id)
+        return _render(reward, exc.fields or {"reason": [exc.message]},
+                       {"reason": request.form.get("reason", ""), "_open": "disclosure"}, exc.status)
     flash(_("调阅申请已提交，等待保密员审批。"), "success")
     return redirect(url_for("rewards.show", reward_id=reward_id))

@@ -117,9 +117,11 @@ def adopt(reference: str):
     try:
         row = rules.adopt_designation(tip, request.form.get("keywords", ""), current_user._get_current_object())
     except (Conflict, ValidationFailed) as exc:
-        flash(exc.message if not exc.fields else "；".join(m for ms in exc.fields.values() for m in ms), "error")
-    else:
-        flash(_("已新增分办规则 %(code)s：今后同类举报直接分办到 %(department)s。", code=row.code,
-                department=tip.department.name), "success")
+        from tipoff.cases.views import refused_on_case_page
+
+        return refused_on_case_page(reference, "adopt", exc, {"keywords": request.form.get("keywords", "")},
+                                    field="keywords")
+    flash(_("已新增分办规则 %(code)s：今后同类举报直接分办到 %(department)s。", code=row.code,
+            department=tip.department.name), "success")
     return redirect(url_for("cases.case", reference=reference))
 
