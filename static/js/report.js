@@ -35,8 +35,43 @@
     if (named) { named.hidden = !(choice && choice.value === "named"); }
   }
 
+  // Back from the receipt: the browser may bring the sent form back, the reporter's name and phone with it,
+  // for the next person on a shared phone to read (and to file twice). Empty it instead: now, and again at
+  // pageshow, since Chromium puts restored values back after deferred scripts have run.
+  var FILED = "tipoff-report-filed";
+  function takeFiled() {
+    try {
+      var mark = sessionStorage.getItem(FILED);
+      sessionStorage.removeItem(FILED);
+      return Boolean(mark);
+    } catch (e) { return false; }
+  }
+  function emptyForm() {
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.type === "hidden" || el.type === "submit" || el.type === "button") { return; }
+      if (el.type === "radio") {
+        el.checked = el.value === "anonymous";
+      } else if (el.type === "checkbox") {
+        el.checked = false;
+      } else if (el.tagName === "SELECT") {
+        el.selectedIndex = 0;
+      } else {
+        el.value = "";
+      }
+    });
+  }
+
+  var filed = takeFiled();
+  if (filed) { emptyForm(); }
   restoreDraft();
   showNamed();
+  window.addEventListener("pageshow", function () {
+    if (filed || takeFiled()) {
+      filed = false;
+      emptyForm();
+      showNamed();
+    }
+  });
   form.addEventListener("input", saveDraft);
   form.addEventListener("change", function () { saveDraft(); showNamed(); });
   var summary = document.getElementById("error-summary");

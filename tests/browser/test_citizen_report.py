@@ -92,6 +92,30 @@ def test_anonymous_report_and_conversation_on_a_phone(live_app, live_server, pho
     assert reference not in page.content()
 
 
+def test_back_from_the_receipt_shows_no_trace_of_a_named_report(live_server, phone):
+    """On a shared phone the next person must not find the whistleblower's name, phone or words by pressing
+    Back (the browser restores a form it left; report.js empties it once the tip is filed)."""
+    page = phone
+    page.goto(live_server + "/report")
+    page.get_by_label("举报类别").select_option("hazard")
+    page.get_by_label("行业领域").select_option(label="燃气")
+    page.get_by_label("情况描述").fill("调压站围栏倒了，闻到很重的燃气味，晚上有小孩在旁边玩。")
+    page.get_by_label("被举报单位或个人").fill("许由路燃气调压站")
+    page.get_by_label("所在乡镇（街道）").select_option(label="许由街道")
+    page.get_by_label("实名举报").check()
+    page.get_by_label("您的姓名").fill("李桂兰")
+    page.get_by_label("手机号码").fill("13512345678")
+    page.get_by_role("button", name="提交举报").click()
+    page.wait_for_selector("#receipt-reference")
+    page.go_back()
+    page.wait_for_selector("form.report-form")
+    page.wait_for_load_state("load")
+    for label in ("您的姓名", "手机号码", "情况描述", "被举报单位或个人"):
+        assert page.get_by_label(label).input_value() == "", label
+    assert page.get_by_label("匿名举报").is_checked() and not page.locator("#named-fields").is_visible()
+    assert "李桂兰" not in page.content() and "13512345678" not in page.content()
+
+
 def test_proof_of_filing_page_is_accessible(live_server, phone):
     phone.goto(live_server + "/verify")
     assert_accessible(phone, "verify")
