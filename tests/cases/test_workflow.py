@@ -183,6 +183,27 @@ def test_conclude_refuses_bad_money(case, staff, fine, error):
     assert state(case).status == "verifying"
 
 
+@pytest.mark.parametrize("enforcement, fine, refused", [
+    (["penalty"], None, True),                           # a penalty and no fine: the reward could not be counted
+    (["penalty"], "", True),
+    (["rectification_order", "penalty"], "0", False),    # a warning: a penalty without a fine is 0
+    (["penalty"], "50000.00", False),
+    (["rectification_order"], None, False),              # no penalty: no fine to give
+    ([], "20000.00", False),
+])
+def test_a_penalty_comes_with_its_fine(case, staff, enforcement, fine, refused):
+    do(staff("handler", "zjj"), case, "accept")
+    payload = {"outcome": "substantiated", "summary": "查实", "enforcement": enforcement,
+               **({} if fine is None else {"fine": fine})}
+    if refused:
+        with pytest.raises(ValidationFailed) as caught:
+            do(staff("handler", "zjj"), case, "conclude", **payload)
+        assert "请填写罚款金额" in " ".join(caught.value.fields["fine"]) and state(case).status == "verifying"
+    else:
+        do(staff("handler", "zjj"), case, "conclude", **payload)
+        assert state(case).status == "concluded"
+
+
 def test_conclude_objection_review_and_close(app, case, staff):
     handler = staff("handler", "zjj")
     do(handler, case, "accept")

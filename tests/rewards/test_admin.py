@@ -79,7 +79,7 @@ def test_listing_shows_both_seed_sets_in_plain_words_with_their_sources(client, 
                   "按罚款的 15% 计奖，最低 ¥3,000，最高 ¥300,000。", "按罚款的 15% 计奖，最低 ¥1,000，最高 ¥300,000。",
                   "一般事故 ¥30,000、较大事故 ¥40,000、重大事故 ¥50,000、特别重大事故 ¥60,000；合计最高 ¥300,000。",
                   "在标准金额上加奖 15%，加奖不少于 ¥1,000。", "每项奖励合计不超过 ¥300,000（含加奖）。",
-                  "一般事故隐患不在本办法奖励范围内。", "未见河南另行规定，沿用国家2018办法（OPEN）。"):
+                  "一般事故隐患不在本办法奖励范围内。", "河南未另行规定的，按国家2018办法。"):
         assert text_ in body, text_
     national = body[body.index('id="set-national-2018"'):body.index('id="set-henan-2025"')]
     assert "已采用" in national and "今天受理的举报适用" in national and "一般事故隐患</strong>：不按罚款计奖" in national

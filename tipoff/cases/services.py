@@ -140,6 +140,9 @@ def _conclusion(tip: Tip, payload: Mapping[str, Any]) -> dict:
     if not isinstance(enforcement, list) or any(e not in ENFORCEMENT for e in enforcement):
         raise ValidationFailed(fields={"enforcement": ["未知的处理措施。"]})
     fine = parse_money(payload.get("fine"))
+    # The reward for a penalised tip is counted from the fine: a penalty without one (e.g. a warning) is 0.
+    if "penalty" in enforcement and fine is None:
+        raise ValidationFailed(fields={"fine": ["勾选了“行政处罚”：请填写罚款金额（不罚款的，如警告，填 0）。"]})
     conclusion: dict[str, Any] = {"outcome": outcome, "enforcement": sorted(set(enforcement)),
                                   "fine": str(fine) if fine is not None else None,
                                   "penalty_decision_no": _text(payload, "penalty_decision_no", "处罚决定书文号",
