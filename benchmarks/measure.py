@@ -83,7 +83,9 @@ def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> 
     """
     if not numerators or len(numerators) != len(denominators):
         raise ValueError("paired runs must come in pairs")
-    return round(statistics.median(n / d if d else 0.0 for n, d in zip(numerators, denominators)), 3)
+    if not all(numerators) or not all(denominators):
+        raise ValueError("a round measured nothing on one side of a pair (a failed run, not a ratio)")
+    return round(statistics.median(n / d for n, d in zip(numerators, denominators)), 3)
 
 
 # The size figures' targets, each measured at the large and the small store in the same rounds, with the

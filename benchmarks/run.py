@@ -192,7 +192,8 @@ def submit_one(base: str) -> str:
 
 def interleaved(targets: dict[str, Callable[[], Run]], repeats: int = REPEATS,
                 rounds: dict[str, list[Run]] | None = None) -> dict[str, Run]:
-    """Each target once per round, `repeats` rounds (after one warm-up round); each target's median run.
+    """Each target once per round (odd rounds in reverse order), `repeats` rounds after one warm-up round;
+    each target's median run.
 
     `rounds`, when given, receives every target's runs in round order (for figures taken per round)."""
     for name, measure in targets.items():
@@ -203,7 +204,10 @@ def interleaved(targets: dict[str, Callable[[], Run]], repeats: int = REPEATS,
     if rounds is not None:
         rounds.update(runs)
     for round_ in range(repeats):
-        for name, measure in targets.items():
+        # Every other round in reverse, so no target always runs first (or right after the same neighbour):
+        # a pair's order effect cancels between rounds instead of biasing every pair one way.
+        order = list(targets.items()) if round_ % 2 == 0 else list(reversed(targets.items()))
+        for name, measure in order:
             run = measure()
             runs[name].append(run)
             log(f"  round {round_ + 1} {name}: {run.rps:.1f} req/s p50 {run.p50_ms:.1f} ms p99 {run.p99_ms:.1f} ms"

@@ -172,7 +172,8 @@ def test_paired_ratio_is_the_median_of_the_rounds_pairs(large, small, expected):
     assert measure.paired_ratio(large, small) == expected
 
 
-@pytest.mark.parametrize("large, small", [([], []), ([1.0, 2.0], [1.0])])
+@pytest.mark.parametrize("large, small", [([], []), ([1.0, 2.0], [1.0]), ([5.0, 6.0], [5.0, 0.0]),
+                                          ([0.0, 6.0], [5.0, 6.0])])
 def test_paired_ratio_refuses_unpaired_runs(large, small):
     with pytest.raises(ValueError):
         measure.paired_ratio(large, small)
