@@ -138,6 +138,26 @@ def _audit_count(app) -> int:
         return db.session.scalar(select(func.count()).select_from(AuditEntry))
 
 
+def _replaced_schemas(app) -> set[str]:
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return set()
+        found = set(db.session.scalars(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tipoff_replaced_%'")))
+        db.session.rollback()
+        return found
+
+
+@pytest.fixture(autouse=True)
+def _drop_replaced_schemas(app):
+    """A forced restore on PostgreSQL leaves a schema in the shared test database: drop the test's own."""
+    before = _replaced_schemas(app)
+    yield
+    with app.app_context():
+        for schema in sorted(_replaced_schemas(app) - before):
+            db.session.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        db.session.commit()
+
+
 def _kept_audit_count(app, output: str) -> int:
     """How many audit entries the database a forced restore set aside holds (its copy or its schema)."""
     kept = [line.split("kept the replaced ", 1)[1] for line in output.splitlines() if "kept the replaced " in line]
@@ -145,6 +165,7 @@ def _kept_audit_count(app, output: str) -> int:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             database = next(Path(k) for k in kept if k.startswith(db.engine.url.database + ".replaced-"))
+            assert database.stat().st_mode & 0o777 == 0o600  # it holds what the live database held
             with closing(sqlite3.connect(database)) as conn:
                 return conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
         schema = next(k.split()[2] for k in kept if k.startswith("PostgreSQL schema "))
@@ -152,8 +173,6 @@ def _kept_audit_count(app, output: str) -> int:
             return db.session.scalar(text(f'SELECT count(*) FROM "{schema}"."{table}"'))
         finally:
             db.session.rollback()
-            db.session.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            db.session.commit()
 
 
 def test_non_empty_target_is_refused_unless_forced(app, archive, backup_key):
@@ -167,6 +186,55 @@ def test_non_empty_target_is_refused_unless_forced(app, archive, backup_key):
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
         assert actions[-1] == "backup.restored" and "backup.created" not in actions
     assert _kept_audit_count(app, forced.output) == before  # and the replaced database is kept, not dropped
+    with app.app_context():  # the audit log says where it is (it is outside retention until removed)
+        restored = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "backup.restored"))
+        kept = [line.split("kept the replaced ", 1)[1] for line in forced.output.splitlines()
+                if "kept the replaced " in line]
+        assert restored.details["kept"] == kept and len(kept) >= 2
+
+
+def test_a_restore_that_cannot_keep_the_replaced_database_changes_nothing(app, archive, backup_key, monkeypatch):
+    """No room for the copy (SQLite), no right to create the schema (PostgreSQL): refused before any drop."""
+    from datetime import datetime, timezone
+
+    from tipoff.backup import restore
+
+    moment = datetime(2026, 12, 7, 1, 30, tzinfo=timezone.utc)
+    monkeypatch.setattr(restore, "utcnow", lambda: moment)
+    stamp = moment.strftime("%Y%m%dT%H%M%S%fZ")
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":  # the copy's place is taken: as good as a full disk here
+            Path(f"{db.engine.url.database}.replaced-{stamp}.partial").write_bytes(b"")
+        else:
+            db.session.execute(text(f'CREATE SCHEMA "tipoff_replaced_{stamp.lower()}"'))
+            db.session.commit()
+    before = _audit_count(app)
+    refused = _restore(app, archive, backup_key[1], BACKUP_PASSPHRASE, "--force")
+    assert refused.exit_code == 1 and "nothing was changed" in refused.output, refused.output
+    assert "kept the replaced" not in refused.output and _audit_count(app) == before
+    assert (Path(app.config["TIPOFF_DATA_DIR"]) / "attachments" / "0123abcd").exists()
+
+
+def test_every_relation_and_type_leaves_the_schema_it_is_moved_out_of(app, pg_schema):
+    """What the migrations create in the schema must not be left behind by the move (they would collide)."""
+    from tipoff.backup import restore
+
+    if pg_schema is None:
+        pytest.skip("PostgreSQL only")
+    with app.app_context():
+        db.session.execute(text("CREATE TYPE tipoff_test_mood AS ENUM ('calm', 'worried')"))
+        db.session.commit()
+        moved: list[str] = []
+        restore._set_database_aside(moved)
+        left = db.session.execute(text(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() UNION ALL SELECT t.typname FROM pg_type t "
+            "JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = current_schema()")).scalars().all()
+        db.session.rollback()
+        assert len(moved) == 1 and left == []
+        from tests.conftest import reset_database
+
+        reset_database()  # the suite's own tables again, for the tests that follow
 
 
 def test_a_forced_restore_that_fails_halfway_leaves_the_replaced_data_to_go_back_to(app, archive, backup_key,

@@ -134,13 +134,13 @@ def register(group: click.Group) -> None:
     def restore_command(archive: Path, key_file: Path, passphrase_stdin: bool, force: bool) -> None:
         """Restore an archive into this data dir and database, then verify the audit chain."""
         from tipoff.backup.archive import ArchiveError
-        from tipoff.backup.restore import TargetNotEmpty, restore_archive
+        from tipoff.backup.restore import RestoreRefused, TargetNotEmpty, restore_archive
 
         private = _unlock(key_file, passphrase_stdin)
         try:
             report = restore_archive(archive, private, force=force,
                                      on_kept=lambda kept: click.echo(f"  kept the replaced {kept}"))
-        except (ArchiveError, TargetNotEmpty, ConfigError) as exc:
+        except (ArchiveError, TargetNotEmpty, RestoreRefused, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"restored: revision {report.revision}, {sum(report.rows.values())} rows in {len(report.rows)} "
                    f"tables, {report.attachments} evidence files")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Callable
 
@@ -30,6 +31,10 @@ from tipoff.extensions import db
 
 class TargetNotEmpty(Exception):
     """The database or data dir already holds data (restore again with force)."""
+
+
+class RestoreRefused(Exception):
+    """A forced restore could not keep what it would replace; it changed nothing."""
 
 
 def _tables_with_rows(conn: sa.Connection) -> list[str]:
@@ -59,33 +64,56 @@ def _kept_tables(conn: sa.Connection) -> list[str]:
 
 def _set_database_aside(moved: list[str]) -> None:
     """Keep the data a forced restore replaces: on SQLite a consistent copy of the file beside it (SQLite's
-    online backup), on PostgreSQL every tipoff table (with its indexes, constraints and sequences) moved into
-    a new schema `tipoff_replaced_<time>`. Nothing to keep when no table has rows (e.g. after `init`)."""
+    online backup), on PostgreSQL every tipoff table (with its indexes, constraints and sequences) and enum
+    type moved into a new schema `tipoff_replaced_<time>`. Nothing to keep when no table has rows (e.g. after
+    `init`). Raises RestoreRefused, having changed nothing, when it cannot keep them."""
     db.session.remove()
     with db.engine.connect() as conn:
         if not _tables_with_rows(conn):
             return
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
     if db.engine.dialect.name == "sqlite":
         database = db.engine.url.database
-        if not database or database == ":memory:":
-            return
-        target = _stamp(Path(database))
-        with db.engine.connect() as conn:
-            copy = sqlite3.connect(target)
-            try:
-                conn.connection.driver_connection.backup(copy)
-            finally:
-                copy.close()
-        os.chmod(target, 0o600)
-        moved.append(str(target))
+        if database and database != ":memory:":
+            moved.append(_copy_sqlite(Path(database), stamp))
         return
-    schema = "tipoff_replaced_" + utcnow().strftime("%Y%m%d%H%M%S%f")
+    moved.append(_move_postgresql_tables(f"tipoff_replaced_{stamp.lower()}"))
+
+
+def _copy_sqlite(database: Path, stamp: str) -> str:
+    target = database.with_name(f"{database.name}.replaced-{stamp}")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # new, and ours alone
+        with db.engine.connect() as conn, closing(sqlite3.connect(partial)) as copy:
+            conn.connection.driver_connection.backup(copy)
+        if target.exists():
+            raise FileExistsError(target)
+        os.replace(partial, target)
+    except (OSError, sqlite3.Error) as exc:
+        partial.unlink(missing_ok=True)
+        raise RestoreRefused(f"could not keep a copy of the database it would replace ({exc}); nothing was "
+                             f"changed. Free space beside {database}, or restore into a fresh data dir.") from None
+    return str(target)
+
+
+def _move_postgresql_tables(schema: str) -> str:
     quote = db.engine.dialect.identifier_preparer.quote
-    with db.engine.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {quote(schema)}"))
-        for name in _kept_tables(conn):
-            conn.execute(sa.text(f"ALTER TABLE {quote(name)} SET SCHEMA {quote(schema)}"))
-    moved.append(f"PostgreSQL schema {schema} (the replaced tables; DROP SCHEMA … CASCADE when no longer needed)")
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE SCHEMA {quote(schema)}"))
+            for name in _kept_tables(conn):
+                conn.execute(sa.text(f"ALTER TABLE {quote(name)} SET SCHEMA {quote(schema)}"))
+            # Enum types belong to the schema, not to a table; the migrations would create them again.
+            for (name,) in conn.execute(sa.text(
+                    "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                    "WHERE n.nspname = current_schema() AND t.typtype = 'e'")):
+                conn.execute(sa.text(f"ALTER TYPE {quote(name)} SET SCHEMA {quote(schema)}"))
+    except sa.exc.DBAPIError as exc:
+        raise RestoreRefused(f"could not move the tables it would replace into schema {schema} "
+                             f"({str(exc.orig).strip()}); nothing was changed. The restoring role needs CREATE on "
+                             "the database, or restore into a fresh database.") from None
+    return f"PostgreSQL schema {schema} (the replaced tables; DROP SCHEMA … CASCADE when no longer needed)"
 
 
 def _drop_everything() -> None:
@@ -237,7 +265,9 @@ def _finish(manifest: dict, rows: dict[str, int], attachments: int, moved: list[
     db.session.remove()
     record("backup.restored", actor="cli", details={
         "archive_created_at": manifest["created_at"], "revision": manifest["alembic_revision"],
-        "rows": sum(rows.values()), "attachments": attachments, "from_dialect": manifest.get("dialect")})
+        "rows": sum(rows.values()), "attachments": attachments, "from_dialect": manifest.get("dialect"),
+        # Where the replaced data still is: it is outside retention until someone removes it.
+        "kept": moved})
     db.session.commit()
     db.session.remove()
     # An archive may predate destructions that retention has done since: redo them before anyone reads
