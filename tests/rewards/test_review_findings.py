@@ -150,3 +150,19 @@ def test_bad_input_is_a_clear_refusal_not_a_500(app, client, people, login_as):
     posted = client.post(f"/staff/rewards/{reward_id}/actions/propose",
                          data={"known_before": "no", "version": "9" * 30})
     assert posted.status_code in (302, 409, 422)
+
+
+def test_the_matter_note_gives_beijing_time_like_every_other_staff_page():
+    """R4/R6's note on the reward page said "… 00:47:24 UTC" where the case page says 08:47."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from tipoff.rewards.eligibility import matter_note
+
+    first = SimpleNamespace(id=1, reference="JA-2026-000001",
+                            received_at=datetime(2026, 12, 6, 16, 30, tzinfo=timezone.utc))
+    later = SimpleNamespace(id=2, reference="JA-2026-000002", received_at=datetime(2026, 12, 7, 1, 2, 3))  # naive: UTC
+    assert matter_note([first], first) == "JA-2026-000001（提交于北京时间 2026-12-07 00:30:00）；无关联举报。"
+    assert matter_note([first, later], first) == (
+        "JA-2026-000001 提交于北京时间 2026-12-07 00:30:00，为同一事项最先提交；"
+        "关联举报 JA-2026-000002（2026-12-07 09:02:03） 不另行奖励。")

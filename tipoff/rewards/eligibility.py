@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import or_, select
 
+from tipoff.clockview import SHANGHAI
+from tipoff.db import as_utc
 from tipoff.extensions import db
 from tipoff.intake.models import ReporterIdentity, Tip
 from tipoff.rewards.workflow import VERIFIED_OUTCOMES
@@ -78,11 +80,16 @@ def beneficiary(matter: list[Tip]) -> Tip:
     return min(candidates or matter, key=lambda t: (t.received_at, t.id))
 
 
+def _beijing(moment) -> str:
+    """A stored instant as staff read it everywhere else: Beijing time."""
+    return f"{as_utc(moment).astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
+
+
 def matter_note(matter: list[Tip], first: Tip) -> str:
     if len(matter) == 1:
-        return f"{first.reference}（提交于 {first.received_at:%Y-%m-%d %H:%M:%S} UTC）；无关联举报。"
-    others = "、".join(f"{t.reference}（{t.received_at:%Y-%m-%d %H:%M:%S}）" for t in matter if t.id != first.id)
-    return (f"{first.reference} 提交于 {first.received_at:%Y-%m-%d %H:%M:%S} UTC，为同一事项最先提交；"
+        return f"{first.reference}（提交于北京时间 {_beijing(first.received_at)}）；无关联举报。"
+    others = "、".join(f"{t.reference}（{_beijing(t.received_at)}）" for t in matter if t.id != first.id)
+    return (f"{first.reference} 提交于北京时间 {_beijing(first.received_at)}，为同一事项最先提交；"
             f"关联举报 {others} 不另行奖励。")
 
 
