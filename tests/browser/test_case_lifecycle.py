@@ -130,7 +130,7 @@ def test_tip_from_report_through_transfer_extension_conclusion_objection_to_clos
     assert "已办结，并已告知举报人核查结论。" in yjj.page.locator(".flashes").inner_text()
     assert "已办结" in yjj.page.locator("dl.facts").first.inner_text()
     history = yjj.page.locator("#history-title + .table-wrap").inner_text()
-    assert "100000.00" in history and DECISION_NO in history and "penalty" in history
+    assert "100000.00" in history and DECISION_NO in history and "处理措施：行政处罚" in history
 
     citizen_status("lifecycle-09-citizen-concluded.png")
     assert state_heading() == "已办结"

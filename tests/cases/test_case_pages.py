@@ -21,9 +21,10 @@ def test_handler_works_a_case_through_the_pages(app, client, login_as):
     reference, _ = receipt_of(app.test_client().post("/report", data=VALID))
     login_as("handler", "zjj")
     queue = client.get("/staff/cases/").get_data(as_text=True)
-    assert reference in queue
+    assert reference in queue and "一般事故隐患" in queue and ">hazard<" not in queue  # words, not codes
     page = client.get(f"/staff/cases/{reference}").get_data(as_text=True)
     assert VALID["description"] in page and "受理" in page
+    assert "一般事故隐患 / 燃气 / 灵井镇" in page and "（网站、二维码）" in page
     with app.app_context():
         assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "case.view")) is not None
         version = db.session.scalar(select(Tip.version))
@@ -39,6 +40,8 @@ def test_handler_works_a_case_through_the_pages(app, client, login_as):
     assert 'value="rectification_order" checked' in body and 'value="penalty" checked' in body
     assert 'value="suspension" checked' not in body and 'value="suspension"' in body
     assert _views(app, reference) == views_before + 1  # the page shows the case again: an audited read
+    history = client.get(f"/staff/cases/{reference}").get_data(as_text=True).split('id="history-title"')[1]
+    assert ">受理</td>" in history and ">accept<" not in history
     stale = client.post(f"/staff/cases/{reference}/actions/note", data={"version": version, "body": "x"})
     assert stale.status_code == 409 and "刚被他人更新" in stale.get_data(as_text=True)
 

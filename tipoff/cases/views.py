@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from tipoff.accounts.access import permission_required
 from tipoff.cases import duplicates, services
+from tipoff.cases.labels import ACTION_LABELS, EVIDENCE_KINDS, describe_details
 from tipoff.cases.queue import OPEN_STATES, QueueFilter, counts
 from tipoff.cases.queue import queue as queue_of
 from tipoff.cases.states import CaseState, internal_label
@@ -20,7 +21,8 @@ from tipoff.db import utcnow
 from tipoff.errors import Conflict, DomainError, ValidationFailed
 from tipoff.intake import services as intake
 from tipoff.intake.attachments import evidence_fields, tip_attachments
-from tipoff.reference.services import handling_departments
+from tipoff.intake.submission import CHANNEL_LABELS
+from tipoff.reference.services import handling_departments, name_of, names
 from tipoff.followup.services import rating_for_staff
 from tipoff.rewards.services import matter_reward
 from tipoff.routing.rules import adoptable
@@ -28,6 +30,23 @@ from tipoff.web import form_version, writes
 
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
 bp.add_app_template_global(deadline_badge, "deadline_badge")
+
+
+def _english() -> bool:
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+@bp.app_template_global("ref_name")
+def ref_name(kind: str, code: str | None) -> str:
+    """A stored category/sector/township/department code as its name in the page's language."""
+    return name_of(kind, code, english=_english())
+
+
+def _event_details(details) -> list[tuple[str, str]]:
+    return describe_details(details, department_name=lambda code: ref_name("department", code), translate=_)
 
 
 @bp.get("/")
@@ -43,6 +62,8 @@ def queue():
                            wanted=wanted, counts=counts(user, wanted, now), errors=errors, badge=_queue_badges(now),
                            case_base=url_for("cases.queue"),
                            status_labels={s.value: escape(_(internal_label(s.value))) for s in CaseState},
+                           category_names={code: name_of("category", code, english=_english())
+                                           for code in names()["category"]},
                            status_options=[(s.value, _(internal_label(s.value))) for s in OPEN_STATES],
                            department_options=[(d.code, d.name) for d in handling_departments()] if district else []), \
         422 if errors else 200
@@ -82,7 +103,8 @@ def render_case(tip, errors: dict | None = None, values: dict | None = None, sta
         departments=[d for d in handling_departments() if d.id != tip.department_id],
         candidates=[t for t in duplicates.candidates(tip) if services.visible_to(user, t)],
         matter=duplicates.matter_of(tip), adoptable=user.can("routing.adopt") and adoptable(tip),
-        reward=matter_reward(tip), rating=rating_for_staff(tip),
+        reward=matter_reward(tip), rating=rating_for_staff(tip), action_labels=ACTION_LABELS,
+        event_details=_event_details, channel_labels=CHANNEL_LABELS, evidence_kinds=EVIDENCE_KINDS,
         rejection_reasons=REJECTION_REASONS, outcomes=OUTCOMES, enforcement=ENFORCEMENT), status
 
 

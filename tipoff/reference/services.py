@@ -215,6 +215,28 @@ def all_categories() -> list[Category]:
     return _ordered(Category, active_only=False)
 
 
+def names() -> dict[str, dict[str, tuple[str, str | None]]]:
+    """code → (name, English name) for every category, sector, township and department, active or not,
+    for pages that show a stored code (cached until the reference data changes: tipoff.reference.cache)."""
+    from tipoff.reference.cache import cached
+
+    def load() -> dict[str, dict[str, tuple[str, str | None]]]:
+        kinds = {"category": Category, "sector": Sector, "township": Township, "department": Department}
+        return {kind: {code: (name, name_en) for code, name, name_en in
+                       db.session.execute(select(model.code, model.name, model.name_en))}
+                for kind, model in kinds.items()}
+
+    return cached("reference_names", load)
+
+
+def name_of(kind: str, code: str | None, english: bool = False) -> str:
+    """The name a page shows for a stored code ("—" for none; the code itself if it is unknown)."""
+    if not code:
+        return "—"
+    name, name_en = names().get(kind, {}).get(code, (code, None))
+    return (name_en or name) if english else name
+
+
 def routing_rules(active_only: bool = False) -> list[RoutingRule]:
     """The routing table in the order it is tried (priority, then code)."""
     query = select(RoutingRule).order_by(RoutingRule.priority, RoutingRule.code)
