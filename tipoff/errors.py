@@ -124,8 +124,12 @@ def domain_error_response(exc: DomainError):
 
 def http_error_response(exc: HTTPException):
     """The response for an HTTP error Flask or an extension raised, keeping Retry-After and Allow."""
-    from flask import make_response
+    from flask import make_response, redirect, url_for
 
+    if exc.code == 405 and request.method == "GET" and request.path.startswith("/status/"):
+        # A reporter's form posts to /status/reply etc.; reloading or reopening that address from the
+        # address bar asks for it with GET: take them to their case's page, not a "method" error.
+        return redirect(url_for("intake.status"))
     code, message = HTTP_MESSAGES.get(exc.code or 500, ("error", exc.description or ""))
     body, status = error_response(exc.code or 500, code, _(message))
     out = make_response(body, status)

@@ -104,7 +104,19 @@ def test_empty_reply_is_refused_and_case_still_shown(client, filed):
     reference, code = filed
     client.post("/status", data={"reference": reference, "access_code": code})
     response = client.post("/status/reply", data={"reference": reference, "body": "   "})
-    assert response.status_code == 422 and "请填写消息" in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "请填写消息" in body
+    # On a phone the form is screens below: the problem is also said at the top, linked to the field.
+    summary = body[body.index('id="error-summary"'):body.index('id="state-title"')]
+    assert 'href="#body"' in summary and "请填写消息" in summary and 'id="body"' in body
+
+
+@pytest.mark.parametrize("path", ["/status/reply", "/status/object", "/status/evidence", "/status/reward/claim",
+                                  "/status/rating"])
+def test_opening_a_form_address_takes_the_reporter_to_the_status_page(client, path):
+    """Reloading after a refusal, or reopening /status/reply from the address bar, asks for it with GET."""
+    response = client.get(path)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/status")
 
 
 def test_reply_needs_an_open_case(client):
