@@ -251,11 +251,22 @@ def test_internal_notes_are_encrypted_and_not_public(case, staff):
 
 def test_forwarded_upward_stays_open_until_confirmed(case, staff):
     handler = staff("handler", "zjj")
+
+    def offered() -> set[str]:
+        return {t.action for t in services.offered(state(case), list(TRANSITIONS.values()))}
+
+    assert "forward_upward" in offered() and "confirm_upward" not in offered()  # nothing to confirm yet
+    with pytest.raises(Conflict):
+        do(handler, case, "confirm_upward")
     do(handler, case, "forward_upward", reason="省属企业")
+    assert "forward_upward" not in offered() and "confirm_upward" in offered()
     do(handler, case, "reject", reason_code="other_procedure", reason="由省级处理")
     with pytest.raises(Conflict):
         do(handler, case, "close")
     do(handler, case, "confirm_upward")
+    assert "confirm_upward" not in offered()
+    with pytest.raises(Conflict):
+        do(handler, case, "confirm_upward")
     do(handler, case, "close")
     assert state(case).status == "closed"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from flask import current_app
 from sqlalchemy import select
@@ -86,6 +86,20 @@ def evidence_file(user, reference: str, attachment_id: int) -> tuple[Tip, Attach
            department_id=tip.department_id, details={"attachment": attachment.id})
     db.session.commit()
     return tip, attachment, content
+
+
+# Actions the state and role allow but the case's own facts make pointless: not offered on the case page
+# (perform refuses them with a 409 all the same).
+OFFERED_ONLY_WHEN: dict[str, Callable[[Tip], bool]] = {
+    "forward_upward": lambda tip: not tip.forwarded_upward,
+    "confirm_upward": lambda tip: bool(tip.forwarded_upward) and not tip.upward_confirmed,
+    "routine_cover": lambda tip: not tip.routine_cover,
+}
+
+
+def offered(tip: Tip, transitions: list[Transition]) -> list[Transition]:
+    """The transitions worth offering for this case (see OFFERED_ONLY_WHEN)."""
+    return [t for t in transitions if OFFERED_ONLY_WHEN.get(t.action, lambda _: True)(tip)]
 
 
 def record_view(user, tip: Tip) -> None:
@@ -297,6 +311,8 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
     if action == "confirm_upward":
         if not tip.forwarded_upward:
             raise Conflict("尚未报送上级。", code="not_forwarded")
+        if tip.upward_confirmed:
+            raise Conflict("已记录上级确认接收。", code="already_confirmed")
         tip.upward_confirmed = True
         return _text(payload, "note", "备注", required=False), {}, "已记录上级确认接收。"
     if action == "routine_cover":

@@ -94,8 +94,8 @@ def render_case(tip, errors: dict | None = None, values: dict | None = None, sta
     """The case page; `values` are what a refused form had typed (`_open` names that form), `errors` its
     problems. Callers record the view (`services.record_view`): the page shows the description."""
     user = current_user._get_current_object()
-    allowed = [t for t in TRANSITIONS.values()
-               if CaseState(tip.status) in t.from_states and Role(user.role) in t.roles]
+    allowed = services.offered(tip, [t for t in TRANSITIONS.values()
+                                     if CaseState(tip.status) in t.from_states and Role(user.role) in t.roles])
     return render_template(
         "cases/case.html", tip=tip, description=intake.description_of(tip), messages=intake.messages_of(tip),
         history=services.history(tip), attachments=[(a, evidence_fields(tip, a)) for a in tip_attachments(tip)],
