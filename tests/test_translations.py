@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from tipoff.cases.labels import DETAILS, EVIDENCE_KINDS
 from tipoff.cases.states import STATES
 from tipoff.cases.workflow import ENFORCEMENT, OUTCOMES, REJECTION_REASONS, REPORTER_TRANSITIONS, TRANSITIONS
 from tipoff.disclosure.services import PURPOSES
@@ -15,6 +16,7 @@ from tipoff.rewards.calculator import CATEGORY_NAMES
 from tipoff.rewards.exclusions import RELATIONS
 from tipoff.rewards.grades import GRADE_NAMES
 from tipoff.enterprises.posters import HOTLINES
+from tipoff.intake.submission import CHANNEL_LABELS
 from tipoff.enterprises.views import STATUS_OPTIONS
 from tipoff.followup.services import RATINGS, RETALIATION_KINDS
 from tipoff.oversight.views import CHANNELS, METRICS
@@ -31,7 +33,8 @@ LABELS = sorted({t.label for t in list(TRANSITIONS.values()) + list(REPORTER_TRA
                 | set(CLAIM_METHODS.values()) | set(PAYMENT_METHODS.values()) | set(REWARD_CHECKS.values())
                 | set(RELATIONS.values()) | set(GRADE_NAMES.values()) | set(CATEGORY_NAMES.values())
                 | set(RATINGS.values()) | set(RETALIATION_KINDS.values()) | {label for _, label in STATUS_OPTIONS}
-                | {label for _, label in HOTLINES} | set(CHANNELS.values()) | set(METRICS.values()))
+                | {label for _, label in HOTLINES} | set(CHANNELS.values()) | set(METRICS.values())
+                | {label for _, label, _ in DETAILS} | set(EVIDENCE_KINDS.values()) | set(CHANNEL_LABELS.values()))
 
 
 @pytest.fixture(scope="module")

@@ -211,7 +211,8 @@ def test_conclude_objection_review_and_close(app, case, staff):
        enforcement=["rectification_order", "penalty"], fine="100000.00", penalty_decision_no="建应急罚〔2026〕12号")
     tip = state(case)
     assert tip.status == "concluded" and tip.conclusion["fine"] == "100000.00"
-    assert "核查结论：属实" in intake.messages_of(tip)[-1].body
+    told = intake.messages_of(tip)[-1].body
+    assert "核查结论：属实" in told and "10 日内申请复查" in told
     with pytest.raises(Conflict):  # the objection window is still open
         do(handler, case, "close")
     services.reporter_objects(tip, "整改没有落实，还在漏气。")
@@ -219,6 +220,8 @@ def test_conclude_objection_review_and_close(app, case, staff):
     assert tip.status == "under_review" and tip.deadline_rule == "T6R"
     do(handler, case, "conclude", outcome="substantiated", summary="复查确认已整改到位。")
     tip = state(case)
+    told = intake.messages_of(tip)[-1].body  # the re-review's conclusion points to the city, not to 复查 again
+    assert "复查确认已整改到位。" in told and "许昌市应急管理局" in told and "10 日内申请复查" not in told
     tip.deadline_at = utcnow() - timedelta(seconds=1)  # the window has passed
     db.session.commit()
     with pytest.raises(Conflict):

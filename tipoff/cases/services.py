@@ -289,8 +289,10 @@ def _apply(user, tip: Tip, transition: Transition, payload: Mapping[str, Any]) -
         conclusion = _conclusion(tip, payload)
         summary = _text(payload, "summary", "核查情况")
         tip.outcome, tip.conclusion, tip.concluded_at = conclusion["outcome"], conclusion, now
-        _tell_reporter(tip, f"核查结论：{OUTCOMES[conclusion['outcome']]}。{summary}"
-                            "如对结果有异议，可在收到本告知之日起 10 日内申请复查。", user)
+        # A re-review's conclusion is the district's last word: the next step is the city, not another 复查.
+        next_step = CITY_LEVEL_NOTICE if tip.reviews >= MAX_DISTRICT_REVIEWS else \
+            "如对结果有异议，可在收到本告知之日起 10 日内申请复查。"
+        _tell_reporter(tip, f"核查结论：{OUTCOMES[conclusion['outcome']]}。{summary}{next_step}", user)
         _tell_merged(tip, f"与您的举报合并办理的 {tip.reference} 已办结。核查结论：{OUTCOMES[conclusion['outcome']]}。"
                           f"{summary}", user)
         from tipoff.rewards.services import open_for_case

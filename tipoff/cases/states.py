@@ -32,7 +32,7 @@ STATES: dict[CaseState, tuple[str, PublicStatus]] = {
     CaseState.VERIFYING: ("核查中", PublicStatus(
         "in_progress", "已受理，正在核查", "承办部门正在核查您反映的情况，一般在受理后 60 日内办结。")),
     CaseState.CONCLUDED: ("已办结", PublicStatus(
-        "concluded", "已办结", "核查已经结束，结果见下方消息。对结果有异议的，可在告知后 10 日内申请复查。")),
+        "concluded", "已办结", "核查已经结束，结果见下方消息。")),  # /status says whether one may object
     CaseState.UNDER_REVIEW: ("复查中", PublicStatus(
         "under_review", "复查中", "您的复查申请已收到，将在 30 日内答复。")),
     CaseState.CLOSED: ("已结案", PublicStatus("closed", "已结案", "本件举报已经结案。感谢您的监督。")),
