@@ -23,6 +23,17 @@ def test_english_on_request_and_remembered(client):
     assert '<html lang="en">' in body and "Jian'an District Safety Reporting" in body
 
 
+def test_a_link_with_lang_en_is_remembered_for_the_pages_it_leads_to(client):
+    """/?lang=en on a poster: the report form it links to must not be Chinese again."""
+    first = client.get("/?lang=en")
+    assert '<html lang="en">' in first.get_data(as_text=True) and "tipoff_lang=en" in first.headers["Set-Cookie"]
+    assert '<html lang="en">' in client.get("/report").get_data(as_text=True)
+    assert "Set-Cookie" not in client.get("/?lang=en").headers  # already remembered: nothing to send
+    assert "Set-Cookie" not in client.get("/?lang=fr").headers  # not one of ours: ignored
+    assert '<html lang="zh-CN">' in client.get("/verify?lang=zh_CN").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in client.get("/report").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)",
                                     "/\t/evil.example", "/\n/evil.example", "/%09/evil.example"[:1] + "\t/evil",
                                     "/\r\nSet-Cookie:x=1", "/\x7f/evil"])

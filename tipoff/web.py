@@ -80,6 +80,15 @@ def init_app(app: Flask) -> None:
     fixed_headers = security_headers(app)
 
     @app.after_request
+    def _remember_language_asked_for(response):
+        # A link with ?lang=en (a poster, a shared address) is a choice of language like the header's
+        # switch: remember it, or the next page (the report form it leads to) is Chinese again.
+        wanted = request.args.get("lang")
+        if wanted in app.config["TIPOFF_LANGUAGES"] and request.cookies.get(LANGUAGE_COOKIE) != wanted:
+            remember_language(response, wanted)
+        return response
+
+    @app.after_request
     def _security_headers(response):
         headers = response.headers
         for name, value in fixed_headers:
@@ -99,6 +108,14 @@ def init_app(app: Flask) -> None:
         locale = get_locale()
         current = "zh_CN" if locale is None or locale.language == "zh" else "en"
         return {"current_locale": current, "languages": app.config["TIPOFF_LANGUAGES"]}
+
+
+def remember_language(response, code: str) -> None:
+    """Set the language cookie (a year; first-party, not readable by scripts)."""
+    from flask import current_app
+
+    response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False), httponly=True)
 
 
 def security_headers(app: Flask) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from tipoff.web import LANGUAGE_COOKIE
+from tipoff.web import remember_language
 
 bp = Blueprint("public", __name__)
 
@@ -42,8 +42,7 @@ def set_language(code: str):
     """Remember the chosen language (zh_CN or en) and go back."""
     response = redirect(safe_next(request.args.get("next")))
     if code in current_app.config["TIPOFF_LANGUAGES"]:
-        response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax",
-                            secure=current_app.config.get("SESSION_COOKIE_SECURE", False), httponly=True)
+        remember_language(response, code)
     return response
 
 
