@@ -157,6 +157,10 @@ def test_proof_of_filing_verifies_and_tampering_does_not(app, client):
     for tampered in (f"{head}.{forged_claims}.{signature}", f"{head}.{claims}.{forged_signature}", "nonsense"):
         page = client.post("/verify", data={"proof": tampered}).get_data(as_text=True)
         assert "凭证无效" in page, tampered
+    assert 'href="/verify"' in body  # the receipt links to where the proof is checked
+    empty = client.post("/verify", data={"proof": "  "})
+    assert empty.status_code == 422 and "请粘贴提交举报时得到的凭证" in empty.get_data(as_text=True)
+    assert "凭证无效" not in empty.get_data(as_text=True)  # nothing was given, so nothing is "invalid"
 
 
 def test_authentic_proof_that_does_not_match_the_record(app, client):

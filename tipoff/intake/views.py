@@ -340,5 +340,9 @@ def status_leave():
 @limiter.limit("30 per hour", methods=["POST"])
 def verify():
     """Check a proof of filing."""
-    result = services.check_proof(request.form.get("proof", "")) if request.method == "POST" else None
-    return render_template("intake/verify.html", result=result, proof=request.form.get("proof", ""))
+    proof = request.form.get("proof", "")
+    if request.method == "POST" and not proof.strip():
+        return render_template("intake/verify.html", result=None, proof=proof,
+                               missing=_("请粘贴提交举报时得到的凭证（回执页上“提交凭证”一栏的全部文字）。")), 422
+    result = services.check_proof(proof) if request.method == "POST" else None
+    return render_template("intake/verify.html", result=result, proof=proof, missing=None)
