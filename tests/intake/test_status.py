@@ -120,7 +120,10 @@ def test_opening_a_form_address_takes_the_reporter_to_the_status_page(client, pa
 
 
 def test_reply_needs_an_open_case(client):
+    """No case open (it timed out): the lookup page, with what was written shown back to copy."""
     response = client.post("/status/reply", data={"body": "hello"})
+    assert response.status_code == 409 and ">hello</textarea>" in response.get_data(as_text=True)
+    response = client.post("/status/reply", data={"body": ""})
     assert response.status_code == 302 and response.headers["Location"].endswith("/status")
 
 
@@ -181,7 +184,12 @@ def test_a_page_for_one_case_cannot_act_on_another(app, client):
     client.post("/status", data={"reference": first[0], "access_code": first[1]})
     client.post("/status", data={"reference": second[0], "access_code": second[1]})  # another tab
     response = client.post("/status/reply", data={"reference": first[0], "body": "这条是给第一件的"})
-    assert response.status_code == 302
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409 and "此页面对应的举报已不是当前查询的举报" in page
+    assert ">这条是给第一件的</textarea>" in page  # what was written is shown back, not lost
+    assert f'name="reference" value="{first[0]}"' in page  # and the lookup is for the page's own case
+    again = client.post("/status/reply", data={"reference": first[0], "body": " "})
+    assert again.status_code == 302, again.get_data(as_text=True)[:2000]  # nothing written: nothing to keep
     with app.app_context():
         for reference, _ in (first, second):
             tip = db.session.scalar(select(Tip).where(Tip.reference == reference))

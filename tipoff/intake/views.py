@@ -224,6 +224,20 @@ def status_lookup():
     return redirect(url_for("intake.status"))
 
 
+# The free-text fields of the status page's forms: if a post cannot be taken (the case timed out, or another
+# tab opened another case), what was written in them is shown back rather than lost. (Bank details are not.)
+WRITTEN_FIELDS = ("body", "objection", "amount_objection", "comment")
+
+
+def _lookup_keeping_what_was_written():
+    """The lookup page instead of a form's case: the case's reference filled in, the words written kept."""
+    written = "\n\n".join(text.strip() for name in WRITTEN_FIELDS if (text := request.form.get(name, "")).strip())
+    if not written:
+        return redirect(url_for("intake.status"))
+    reference = request.form.get("reference", "")[:32]
+    return render_template("intake/lookup.html", values={"reference": reference}, error=None, written=written), 409
+
+
 def reporter_action(field: str):
     """A reporter-channel form post: only for the case this page shows; a refusal re-renders the status
     page with what was typed, the message beside `field` when the refusal names no field itself."""
@@ -233,7 +247,7 @@ def reporter_action(field: str):
         def wrapped():
             tip = _reporter_tip(posted=True)
             if tip is None:
-                return redirect(url_for("intake.status"))
+                return _lookup_keeping_what_was_written()
             tip_id = tip.id
             try:
                 return view(tip)
