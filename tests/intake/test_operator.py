@@ -32,6 +32,8 @@ def test_channel_is_required_and_web_is_not_a_staff_channel(client, login_as):
         response = client.post("/staff/tips/new", data={**VALID, "channel": channel})
         assert response.status_code == 422 and "请选择举报渠道" in response.get_data(as_text=True)
         assert VALID["description"] in response.get_data(as_text=True)
+    empty = client.post("/staff/tips/new", data={}).get_data(as_text=True)  # every problem in one answer
+    assert "请选择举报渠道" in empty and "请选择举报类别" in empty and "情况描述至少 10 个字" in empty
 
 
 def test_only_operators_enter_tips(client, login_as):

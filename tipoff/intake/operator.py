@@ -12,7 +12,7 @@ from flask_login import current_user
 from tipoff.accounts.access import permission_required
 from tipoff.errors import ValidationFailed
 from tipoff.intake import services
-from tipoff.intake.submission import CHANNEL_LABELS, STAFF_CHANNELS
+from tipoff.intake.submission import CHANNEL_LABELS, STAFF_CHANNELS, parse_submission
 from tipoff.intake.views import _render_form, _typed, _uploads
 
 bp = Blueprint("operator", __name__, url_prefix="/staff/tips")
@@ -38,7 +38,13 @@ def new_tip_submit():
     """Store the tip as received on the chosen channel; show the receipt to pass on."""
     values = {**_typed(), "channel": request.form.get("channel", "")}
     if values["channel"] not in STAFF_CHANNELS:
-        return _form(values, {"channel": ["请选择举报渠道。"]}, status=422)
+        # Every problem at once: the rest of the form is checked as for any staff channel.
+        errors = {"channel": ["请选择举报渠道。"]}
+        try:
+            parse_submission(values, services.catalogue(), channel=STAFF_CHANNELS[0])
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+        return _form(values, errors, status=422)
     try:
         receipt = services.submit_tip(values, channel=values["channel"], entered_by=current_user._get_current_object(),
                                       idempotency_key=values["idempotency_key"] or None, uploads=_uploads())
