@@ -36,6 +36,13 @@ def test_channel_is_required_and_web_is_not_a_staff_channel(client, login_as):
     assert "请选择举报渠道" in empty and "请选择举报类别" in empty and "情况描述至少 10 个字" in empty
 
 
+def test_the_entry_form_speaks_of_the_reporter_not_to_them(client, login_as):
+    login_as("operator")
+    page = client.get("/staff/tips/new").get_data(as_text=True)
+    assert "录入举报" in page and "举报人姓名" in page and "举报人在被举报的单位工作" in page
+    assert "您的姓名" not in page and "我在被举报的单位工作" not in page and "我要举报</h1>" not in page
+
+
 def test_only_operators_enter_tips(client, login_as):
     login_as("handler", "zjj")
     assert client.post("/staff/tips/new", data={**VALID, "channel": "letter"}).status_code == 403
