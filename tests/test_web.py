@@ -34,6 +34,14 @@ def test_a_link_with_lang_en_is_remembered_for_the_pages_it_leads_to(client):
     assert '<html lang="zh-CN">' in client.get("/report").get_data(as_text=True)
 
 
+def test_the_english_report_form_names_categories_and_sectors_in_english(client):
+    english = client.get("/report?lang=en").get_data(as_text=True)
+    assert '<option value="hazard">Accident hazard</option>' in english
+    assert '<option value="gas">Town gas</option>' in english
+    chinese = client.get("/report?lang=zh_CN").get_data(as_text=True)
+    assert '<option value="hazard">一般事故隐患</option>' in chinese
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)",
                                     "/\t/evil.example", "/\n/evil.example", "/%09/evil.example"[:1] + "\t/evil",
                                     "/\r\nSet-Cookie:x=1", "/\x7f/evil"])

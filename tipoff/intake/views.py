@@ -47,7 +47,7 @@ def _uploads() -> list[Upload]:
     return [Upload(f.filename or "", f.read()) for f in request.files.getlist("evidence") if f and f.filename]
 
 
-Choice = namedtuple("Choice", "code name")
+Choice = namedtuple("Choice", "code name name_en", defaults=(None,))
 # The form's lists as this worker last read them: with the database unreachable, the form still comes
 # back with what the person chose (see _choices).
 _last_choices: dict[str, list[Choice]] = {}
@@ -56,7 +56,7 @@ _last_choices: dict[str, list[Choice]] = {}
 def _choices(values: dict) -> dict[str, list[Choice]]:
     """Categories, sectors and townships for the form's lists, read from the database when it answers."""
     try:
-        lists = {name: [Choice(row.code, row.name) for row in read()] for name, read in (
+        lists = {name: [Choice(row.code, row.name, row.name_en) for row in read()] for name, read in (
             ("categories", active_categories), ("sectors", active_sectors), ("townships", active_townships))}
     except Exception as exc:
         if not database_unavailable(exc):
