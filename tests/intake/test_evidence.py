@@ -158,6 +158,12 @@ def test_reporter_adds_evidence_later_and_through_the_api(app, client):
     assert wrong.status_code == 404
     with app.app_context():
         assert [a.kind for a in db.session.scalars(select(Attachment).order_by(Attachment.id))] == ["pdf", "image"]
+    three = [(io.BytesIO(b"%PDF-1.4\n" + bytes([i]) * 10), f"{i}.pdf") for i in range(3)]
+    response = client.post("/status/evidence", data={"reference": reference, "evidence": three},
+                           content_type="multipart/form-data")
+    body = response.get_data(as_text=True)  # two are stored: it says how many more may come
+    assert response.status_code == 422 and "已有 2 个，这次最多还能添加 2 个" in body
+    assert 'accept="image/jpeg' in body  # the picker offers the kinds the form takes, as the report form does
 
 
 def _png_text(key: str, value: str):

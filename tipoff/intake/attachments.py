@@ -71,7 +71,8 @@ def _write_atomically(path: Path, blob: bytes) -> None:
 def check_uploads(uploads: list[Upload], *, already: int = 0) -> None:
     """Refuse too many files before any work is done."""
     if len(uploads) + already > MAX_FILES:
-        raise ValidationFailed(fields={"evidence": [f"每件举报最多 {MAX_FILES} 个附件。"]})
+        more = f"已有 {already} 个，这次最多还能添加 {max(MAX_FILES - already, 0)} 个。" if already else ""
+        raise ValidationFailed(fields={"evidence": [f"每件举报最多 {MAX_FILES} 个附件。{more}"]})
 
 
 @dataclass(frozen=True)
