@@ -19,6 +19,7 @@ from tipoff.cases.workflow import ENFORCEMENT, OUTCOMES, REJECTION_REASONS, TRAN
 from tipoff.clockview import deadline_badge
 from tipoff.db import utcnow
 from tipoff.errors import Conflict, DomainError, ValidationFailed
+from tipoff.extensions import db
 from tipoff.intake import services as intake
 from tipoff.intake.attachments import evidence_fields, tip_attachments
 from tipoff.intake.submission import CHANNEL_LABELS
@@ -113,6 +114,7 @@ def refused_on_case_page(reference: str, form: str, exc: ValidationFailed | Conf
     """The case page again after one of its forms was refused: the problems beside the form (`field` takes a
     refusal that names no field), what was typed, that form open (`form`). Nothing typed is lost; the page
     shows the case again, so it is recorded as a view."""
+    db.session.rollback()  # nothing of the refused action is kept by the view's commit below
     user = current_user._get_current_object()
     tip = services.case_for(user, reference)
     services.record_view(user, tip)
