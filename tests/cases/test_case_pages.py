@@ -112,3 +112,15 @@ def test_case_page_ids_are_unique(app, client, login_as):
     ids = collections.Counter(re.findall(r'\sid="([^"]+)"', page))
     assert [i for i, n in ids.items() if n > 1] == []
     assert 'for="transfer-reason"' in page and 'id="transfer-reason"' in page
+
+
+def test_the_home_page_says_what_waits(app, client, login_as):
+    """A handler sees how many cases are open (and overdue); a custodian how many disclosures wait."""
+    for _ in range(2):
+        receipt_of(app.test_client().post("/report", data=VALID))
+    login_as("handler", "zjj")
+    home = client.get("/staff/").get_data(as_text=True)
+    assert "2 件办理中" in home and "已逾期" not in home
+    client.post("/staff/logout")
+    login_as("custodian")
+    assert "0 件待审批" in client.get("/staff/").get_data(as_text=True)

@@ -117,6 +117,8 @@ def test_one_district_review_then_the_city(app, client, make_staff):
     client.post("/status", data={"reference": reference, "access_code": code})
     page = client.get("/status").get_data(as_text=True)
     assert "本案已经区级复查" in page and 'action="/status/object"' not in page
+    mine = page[page.index('id="my-objection-title"'):]
+    assert "昨天还闻到燃气味。" in mine  # the reporter's own 复查 request stays in view
     refused_post = client.post("/status/object", data={"reference": reference, "objection": "还是不服"})
     assert refused_post.status_code == 409 and "许昌市应急管理局" in refused_post.get_data(as_text=True)
 

@@ -130,3 +130,10 @@ def test_pages(app, client, login_as, named_case):
                            data={"purpose": "contact", "reason": "需要电话核实情况"})
     assert response.status_code == 302
     assert "待审批" in client.get("/staff/disclosures/").get_data(as_text=True)
+    client.post("/staff/logout")
+    login_as("custodian")  # the custodian sees who asks, from where and when, before deciding
+    pending = client.get("/staff/disclosures/").get_data(as_text=True)
+    with app.app_context():
+        asker = db.session.scalar(select(DisclosureRequest)).requested_by
+        assert f"申请人：{asker.display_name}（{asker.username}，承办人，区住房和城乡建设局）" in pending
+    assert "申请时间：" in pending and "需要电话核实情况" in pending

@@ -428,6 +428,13 @@ def reporter_objects(tip: Tip, reason_text: str) -> None:
     db.session.commit()
 
 
+def reporter_objections(tip: Tip) -> list[tuple[datetime, str | None]]:
+    """When the reporter asked for a 复查 and what they wrote (shown back to them on /status)."""
+    events = db.session.scalars(select(CaseEvent).where(CaseEvent.tip_id == tip.id, CaseEvent.action == "object")
+                                .order_by(CaseEvent.id))
+    return [(e.created_at, event_text(tip, e)) for e in events]
+
+
 def history(tip: Tip, *, public_only: bool = False) -> list[tuple[CaseEvent, str | None]]:
     """The case's events with their decrypted text, oldest first."""
     stmt = select(CaseEvent).where(CaseEvent.tip_id == tip.id).order_by(CaseEvent.id)

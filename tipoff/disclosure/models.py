@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -9,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tipoff.db import UTCDateTime, utcnow
 from tipoff.extensions import db
 from tipoff.intake.models import Tip
+
+if TYPE_CHECKING:
+    from tipoff.accounts.models import User
 
 
 class DisclosureRequest(db.Model):
@@ -34,3 +38,4 @@ class DisclosureRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tip: Mapped[Tip] = relationship()
+    requested_by: Mapped["User"] = relationship(foreign_keys=[requested_by_id])
