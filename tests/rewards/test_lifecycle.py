@@ -30,6 +30,9 @@ def test_a_verified_conclusion_opens_one_reward_with_the_calculation(app, client
         assert reward.explanation == "罚款 ¥100,000 × 15% = ¥15,000（国家2018办法，最低¥3,000，最高¥300,000）"
         assert reward.eligibility["verified"]["ok"] is True and reward.eligibility["not_known"]["ok"] is None
         assert reward.eligibility["not_excluded"]["ok"] is None  # anonymous: checked when claiming
+    login(client, people["leader"])  # pages name the rule set, not only its code
+    assert "国家2018办法 <code>national-2018</code>" in client.get(f"/staff/rewards/{reward_id}").get_data(as_text=True)
+    assert "（国家2018办法）" in client.get(f"/staff/cases/{reference}").get_data(as_text=True)
 
 
 def test_unsubstantiated_opens_no_reward(app, client, people):

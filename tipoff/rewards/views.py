@@ -26,6 +26,19 @@ def yuan_filter(value) -> str:
     return "—" if value is None else money.yuan(value)
 
 
+@bp.app_template_filter("rule_set_name")
+def rule_set_name_filter(code: str | None) -> str:
+    """A rule set's short name (国家2018办法) for its code (national-2018); the code if it is unknown."""
+    from sqlalchemy import select
+
+    from tipoff.extensions import db
+    from tipoff.rewards.models import RewardRuleSet
+
+    if not code:
+        return "—"
+    return db.session.scalar(select(RewardRuleSet.short_name).where(RewardRuleSet.code == code)) or code
+
+
 @bp.get("/")
 @permission_required("rewards.view")
 def index():
