@@ -20,7 +20,7 @@ from tipoff.intake.submission import CHANNEL_LABELS
 from tipoff.enterprises.views import STATUS_OPTIONS
 from tipoff.followup.services import RATINGS, RETALIATION_KINDS
 from tipoff.oversight.views import CHANNELS, METRICS
-from tipoff.rewards.workflow import CLAIM_METHODS, PAYMENT_METHODS, REPORTER_STEPS, STEPS
+from tipoff.rewards.workflow import CLAIM_METHODS, EVENT_LABELS, PAYMENT_METHODS, REPORTER_STEPS, STEPS
 from tipoff.rewards.workflow import STATES as REWARD_STATES
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "tipoff" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
@@ -34,7 +34,8 @@ LABELS = sorted({t.label for t in list(TRANSITIONS.values()) + list(REPORTER_TRA
                 | set(RELATIONS.values()) | set(GRADE_NAMES.values()) | set(CATEGORY_NAMES.values())
                 | set(RATINGS.values()) | set(RETALIATION_KINDS.values()) | {label for _, label in STATUS_OPTIONS}
                 | {label for _, label in HOTLINES} | set(CHANNELS.values()) | set(METRICS.values())
-                | {label for _, label, _ in DETAILS} | set(EVIDENCE_KINDS.values()) | set(CHANNEL_LABELS.values()))
+                | {label for _, label, _ in DETAILS} | set(EVIDENCE_KINDS.values()) | set(CHANNEL_LABELS.values())
+                | set(EVENT_LABELS.values()))
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,8 @@ def test_a_verified_conclusion_opens_one_reward_with_the_calculation(app, client
     login(client, people["leader"])  # pages name the rule set, not only its code
     assert "国家2018办法 <code>national-2018</code>" in client.get(f"/staff/rewards/{reward_id}").get_data(as_text=True)
     assert "（国家2018办法）" in client.get(f"/staff/cases/{reference}").get_data(as_text=True)
+    history = client.get(f"/staff/rewards/{reward_id}").get_data(as_text=True).split('id="history-title"')[1]
+    assert "开始评估奖励" in history and "· open" not in history
 
 
 def test_unsubstantiated_opens_no_reward(app, client, people):

@@ -84,7 +84,7 @@ def test_a_re_review_pauses_the_reward_and_an_untrue_result_ends_it(app, client,
         cases.perform(user(people, "handler"), reference, "conclude",
                       {"outcome": "unsubstantiated", "summary": "复查：原结论有误，未发现隐患。"})
         lapsed = reward(reward_id)
-        assert lapsed.status == "not_eligible" and "unsubstantiated" in lapsed.not_eligible_reason
+        assert lapsed.status == "not_eligible" and "核查结论改为“不属实”" in lapsed.not_eligible_reason  # words, not a code
     client.post("/status", data={"reference": reference, "access_code": code})
     refused = client.post("/status/reward/claim", data={"reference": reference, "method": "in_person"})
     assert refused.status_code == 409

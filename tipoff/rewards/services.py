@@ -184,7 +184,10 @@ def open_for_case(tip: Tip, actor) -> Reward | None:
         if reward is not None and S(reward.status) in OPEN:
             before = reward.status
             reward.status = S.NOT_ELIGIBLE.value
-            reward.not_eligible_reason = f"案件 {tip.reference} 的核查结论改为“{tip.outcome}”，不再符合奖励条件。"
+            from tipoff.cases.workflow import OUTCOMES
+
+            outcome = OUTCOMES.get(tip.outcome or "", tip.outcome)
+            reward.not_eligible_reason = f"案件 {tip.reference} 的核查结论改为“{outcome}”，不再符合奖励条件。"
             reward.version += 1
             _event(reward, "lapse", None, before, reward.status, reward.not_eligible_reason, public=True)
             record("reward.lapse", actor=actor, object_type="reward", object_id=reward.id,

@@ -14,7 +14,7 @@ from tipoff.policy import Role
 from tipoff.rewards import services
 from tipoff.rewards.eligibility import LABELS
 from tipoff.web import form_version
-from tipoff.rewards.workflow import CLAIM_METHODS, PAYMENT_METHODS, STATES, STEPS, RewardState
+from tipoff.rewards.workflow import CLAIM_METHODS, EVENT_LABELS, PAYMENT_METHODS, STATES, STEPS, RewardState
 
 bp = Blueprint("rewards", __name__, url_prefix="/staff/rewards")
 STATE_LABELS = {s.value: info.label for s, info in STATES.items()}
@@ -70,7 +70,8 @@ def _render(reward, errors: dict | None = None, values: dict | None = None, stat
             .order_by(DisclosureRequest.id.desc()))
     return render_template(
         "rewards/reward.html", reward=reward, steps=_allowed_steps(user, reward), labels=STATE_LABELS,
-        history=services.history(reward), checks=LABELS, errors=errors or {}, values=values or {},
+        history=services.history(reward), event_labels=EVENT_LABELS, checks=LABELS, errors=errors or {},
+        values=values or {},
         claim_methods=CLAIM_METHODS, payment_methods=PAYMENT_METHODS, disclosure=disclosure,
         overseer_above=services.overseer_above(), today=services.today_beijing()), status
 

@@ -85,3 +85,11 @@ REPORTER_STEPS: dict[str, Step] = {s.action: s for s in (
 CLAIM_METHODS = {"bank": "银行转账", "in_person": "凭编号和查询码现场领取"}
 PAYMENT_METHODS = {"bank_transfer": "银行转账", "cash": "现金", "other": "其他"}
 VERIFIED_OUTCOMES = ("substantiated", "partially_substantiated")
+
+
+# The reward history's actions in words: the steps', and those the system takes itself.
+EVENT_LABELS: dict[str, str] = {
+    **{action: step.label for action, step in {**STEPS, **REPORTER_STEPS}.items()},
+    "open": "开始评估奖励", "recalculate": "重新计算奖励", "lapse": "不再符合奖励条件",
+    "expire": "逾期未领取", "public_notice": "发布领奖公告",
+}

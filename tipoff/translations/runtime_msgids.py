@@ -206,4 +206,10 @@ OUTREACH_LABELS = (
     N_("文档"),
     N_("录音"),
     N_("视频"),
+    # tipoff/rewards/workflow.py EVENT_LABELS: what the system does to a reward
+    N_("开始评估奖励"),
+    N_("重新计算奖励"),
+    N_("不再符合奖励条件"),
+    N_("逾期未领取"),
+    N_("发布领奖公告"),
 )
