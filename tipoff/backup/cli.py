@@ -130,7 +130,7 @@ def register(group: click.Group) -> None:
     @KEY_OPTION
     @STDIN_OPTION
     @click.option("--force", is_flag=True,
-                  help="Replace a database and data dir that hold data (what is replaced is kept aside, never deleted).")
+                  help="Replace a database and data dir that hold data (kept aside, never deleted).")
     def restore_command(archive: Path, key_file: Path, passphrase_stdin: bool, force: bool) -> None:
         """Restore an archive into this data dir and database, then verify the audit chain."""
         from tipoff.backup.archive import ArchiveError
