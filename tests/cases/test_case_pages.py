@@ -25,6 +25,7 @@ def test_handler_works_a_case_through_the_pages(app, client, login_as):
     page = client.get(f"/staff/cases/{reference}").get_data(as_text=True)
     assert VALID["description"] in page and "受理" in page
     assert "一般事故隐患 / 燃气 / 灵井镇" in page and "（网站、二维码）" in page
+    assert "· 受理决定期限" in page  # which clock the deadline is
     with app.app_context():
         assert db.session.scalar(select(AuditEntry).where(AuditEntry.action == "case.view")) is not None
         version = db.session.scalar(select(Tip.version))
