@@ -119,6 +119,16 @@ def test_opening_a_form_address_takes_the_reporter_to_the_status_page(client, pa
     assert response.status_code == 302 and response.headers["Location"].endswith("/status")
 
 
+def test_only_a_forms_own_words_are_shown_back_never_bank_details(app, client):
+    from tipoff.intake.views import WRITTEN_FIELDS
+
+    assert set(WRITTEN_FIELDS) <= set(app.view_functions)  # each names a real form
+    claim = client.post("/status/reward/claim", data={"method": "bank", "account": "6222020200112233445"})
+    assert claim.status_code == 302 and "6222020200112233445" not in claim.get_data(as_text=True)
+    check = client.post("/status/insider-check", data={"retaliation": "yes", "account": "调岗降薪"})
+    assert check.status_code == 409 and ">调岗降薪</textarea>" in check.get_data(as_text=True)
+
+
 def test_reply_needs_an_open_case(client):
     """No case open (it timed out): the lookup page, with what was written shown back to copy."""
     response = client.post("/status/reply", data={"body": "hello"})

@@ -225,14 +225,17 @@ def status_lookup():
     return redirect(url_for("intake.status"))
 
 
-# The free-text fields of the status page's forms: if a post cannot be taken (the case timed out, or another
-# tab opened another case), what was written in them is shown back rather than lost. (Bank details are not.)
-WRITTEN_FIELDS = ("body", "objection", "amount_objection", "comment")
+# The free-text field of each status-page form: if a post cannot be taken (the case timed out, or another
+# tab opened another case), what was written in it is shown back rather than lost. (Bank details never are.)
+WRITTEN_FIELDS = {"intake.status_reply": "body", "intake.status_object": "objection",
+                  "intake.status_reward_object": "amount_objection", "followup.status_rating": "comment",
+                  "followup.status_insider_check": "account"}
 
 
 def _lookup_keeping_what_was_written():
     """The lookup page instead of a form's case: the case's reference filled in, the words written kept."""
-    written = "\n\n".join(text.strip() for name in WRITTEN_FIELDS if (text := request.form.get(name, "")).strip())
+    field = WRITTEN_FIELDS.get(request.endpoint or "")
+    written = request.form.get(field, "").strip() if field else ""
     if not written:
         return redirect(url_for("intake.status"))
     reference = request.form.get("reference", "")[:32]
