@@ -181,6 +181,7 @@ def _reporter_tip(posted: bool = False):
 
 
 def _render_status(tip, errors: dict | None = None, values: dict | None = None, status: int = 200):
+    from tipoff.cases.labels import EVIDENCE_KINDS
     from tipoff.cases.services import objection_state, reporter_objections
     from tipoff.disclosure.services import disclosures_for_reporter
     from tipoff.followup.services import status_followup
@@ -192,7 +193,7 @@ def _render_status(tip, errors: dict | None = None, values: dict | None = None, 
                            messages=services.messages_of(tip), errors=errors or {}, values=values or {},
                            contact_preferences=CONTACT_PREFERENCES, attachments=tip_attachments(tip),
                            disclosures=disclosures_for_reporter(tip), objection=objection_state(tip),
-                           my_objections=reporter_objections(tip),
+                           my_objections=reporter_objections(tip), evidence_kinds=EVIDENCE_KINDS,
                            reward=reward_of_tip(tip), reward_states={s.value: i for s, i in STATES.items()},
                            claim_methods=CLAIM_METHODS, reward_amount=amount_text,
                            reward_objection_open=objection_open, followup=status_followup(tip),
