@@ -160,11 +160,12 @@ def cross_checks(raw: Mapping) -> dict[str, float]:
         # tipoff's cheapest endpoint (/healthz: the app's middleware and one trivial query) beside hello: the
         # most any tipoff page could reach of hello, for reading queue_vs_hello against.
         **({"floor_vs_hello": ratio(middle["floor"]["rps"], middle["hello"]["rps"])} if "floor" in middle else {}),
-        # The same flood against the guarded app without nginx in front (the app's own per-client limits and
-        # KDF slots), and against the app with every per-client limit off (the bounded KDF slots alone).
+        # The same flood through nginx with its refusals answered at once (no two-second hold), against the
+        # guarded app without nginx in front (the app's own per-client limits and KDF slots), and against
+        # the app with every per-client limit off (the bounded KDF slots alone).
         **{f"flood_p99_ratio_{name}": ratio(raw[f"flood_{name}"]["flooded"]["p99_ms"],
                                             raw[f"flood_{name}"]["quiet"]["p99_ms"])
-           for name in ("app_guarded", "without_limits") if f"flood_{name}" in raw},
+           for name in ("edge_immediate", "app_guarded", "without_limits") if f"flood_{name}" in raw},
         # Submits refused during the headline flood (they must all be stored, or the p99 would flatter).
         **({"flood_submits_refused": sum(raw["flood"][run].get("non2xx", 0) for run in ("quiet", "flooded"))}
            if "flood" in raw else {}),

@@ -21,9 +21,17 @@ NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").e
 TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
-def site_config(prefix: Path, listen: int, upstream: int, *, trust_forwarded: bool = False) -> str:
-    """deploy/nginx.conf with the TLS lines and the redirect dropped, ports and log paths moved."""
+def site_config(prefix: Path, listen: int, upstream: int, *, trust_forwarded: bool = False,
+                immediate_refusals: bool = False) -> str:
+    """deploy/nginx.conf with the TLS lines and the redirect dropped, ports and log paths moved.
+
+    `immediate_refusals` drops the `limit_rate` that holds a refused access-code check for two seconds (the
+    benchmark's flood also runs against that, to show what the hold is worth)."""
     text = (ROOT / "deploy" / "nginx.conf").read_text()
+    if immediate_refusals:
+        text, dropped = re.subn(r"\n *limit_rate \d+;", "", text)
+        if not dropped:
+            raise ValueError("deploy/nginx.conf changed shape: no limit_rate line to drop")
     text = re.sub(r"server \{\n    listen 80;.*?\n\}\n", "", text, count=1, flags=re.S)
     text = "\n".join(line for line in text.splitlines() if "# tipoff:tls" not in line)
     text = text.replace("127.0.0.1:8000", f"127.0.0.1:{upstream}").replace("/var/log/nginx/", f"{prefix}/")
@@ -49,13 +57,14 @@ class Nginx:
     """nginx with deploy/nginx.conf on `listen`, proxying to the gunicorn on `upstream`."""
 
     def __init__(self, prefix: Path, listen: int, upstream: int, *, trust_forwarded: bool = False,
-                 worker_connections: int = 64):
+                 worker_connections: int = 64, immediate_refusals: bool = False):
         if NGINX is None:
             raise RuntimeError("nginx is not installed (apt-get install nginx-light)")
         self.prefix, self.port = prefix, listen
         prefix.mkdir(parents=True, exist_ok=True)
         site = prefix / "tipoff.conf"
-        site.write_text(site_config(prefix, listen, upstream, trust_forwarded=trust_forwarded))
+        site.write_text(site_config(prefix, listen, upstream, trust_forwarded=trust_forwarded,
+                                    immediate_refusals=immediate_refusals))
         self.config = prefix / "nginx.conf"
         self.config.write_text(main_config(prefix, site, worker_connections))
         self.process: subprocess.Popen | None = None

@@ -336,23 +336,26 @@ def measure_floods(app: Server, env: dict, raw: dict) -> None:
     year = reference.split("-")[1]
     # The real reference (its true hash is verified) and unknown ones (the dummy hash is).
     references = [reference] + [f"JA-{year}-{9_000_000 + n}" for n in range(9)]
-    # Headline: the app as deployed, behind deploy/nginx.conf (per-address rates and the in-flight limit on
-    # access-code checks there; per-client limits and KDF slots in the app), many flooding addresses. Raw
-    # also keeps the same flood against the guarded app without nginx, and against the app with every limit
-    # off, where only the bounded KDF slots stand against it.
+    # Headline: the app as deployed, behind deploy/nginx.conf (per-address rates, the in-flight limit on
+    # access-code checks and the two-second hold of a refusal there; per-client limits and KDF slots in the
+    # app), many flooding addresses. Raw also keeps the same flood through that nginx with its refusals
+    # answered at once (no hold: what a flood that does not wait for answers costs the edge), against the
+    # guarded app without nginx, and against the app with every limit off, where only the bounded KDF slots
+    # stand against it.
     raw["flood_without_limits"] = {k: run_dict(v) for k, v in flood(app.url, references).items()}
     guarded = Server("guarded", "wsgi:app", guarded_env(env)).start()
-    edge = None
     try:
         raw["flood_app_guarded"] = {k: run_dict(v) for k, v in flood(guarded.url, references, clients=True).items()}
-        guarded.stop()  # fresh per-client limits: the run through nginx sends the same addresses
-        guarded.start()
-        edge = Nginx(WORK / "nginx", PORTS["nginx"], guarded.port, trust_forwarded=True,
-                     worker_connections=4 * FLOOD_CONNECTIONS).start()
-        raw["flood"] = {k: run_dict(v) for k, v in flood(edge.url, references, clients=True).items()}
+        for name, immediate in (("flood", False), ("flood_edge_immediate", True)):
+            guarded.stop()  # fresh per-client limits: each run through nginx sends the same addresses
+            guarded.start()
+            edge = Nginx(WORK / "nginx", PORTS["nginx"], guarded.port, trust_forwarded=True,
+                         worker_connections=4 * FLOOD_CONNECTIONS, immediate_refusals=immediate).start()
+            try:
+                raw[name] = {k: run_dict(v) for k, v in flood(edge.url, references, clients=True).items()}
+            finally:
+                edge.stop()
     finally:
-        if edge is not None:
-            edge.stop()
         guarded.stop()
 
 

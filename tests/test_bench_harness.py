@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -153,9 +154,10 @@ def test_headline_figures_come_from_the_raw_medians():
     raw["100"]["floor"] = {"rps": 450.0, "p50_ms": 2.0, "p99_ms": 5.0}
     raw["flood_without_limits"] = {"quiet": {"p99_ms": 100.0}, "flooded": {"p99_ms": 700.0}}
     raw["flood_app_guarded"] = {"quiet": {"p99_ms": 100.0}, "flooded": {"p99_ms": 400.0}}
+    raw["flood_edge_immediate"] = {"quiet": {"p99_ms": 100.0}, "flooded": {"p99_ms": 350.0}}
     checks = measure.cross_checks(raw)
     assert checks["floor_vs_hello"] == 0.45 and checks["flood_p99_ratio_without_limits"] == 7.0
-    assert checks["flood_p99_ratio_app_guarded"] == 4.0
+    assert checks["flood_p99_ratio_app_guarded"] == 4.0 and checks["flood_p99_ratio_edge_immediate"] == 3.5
     assert checks["flood_submits_refused"] == 0
     raw["flood"]["flooded"]["non2xx"] = 3
     assert measure.cross_checks(raw)["flood_submits_refused"] == 3
@@ -200,3 +202,17 @@ def test_size_figures_are_the_median_of_the_side_by_side_pairs():
     assert checks["queue_json_size_ratio"] == 0.952 and checks["queue_html_size_ratio"] == 1.032
     assert checks["queue_json_size_ratio_of_medians"] == 0.95  # 380 / 400, the levels' medians
     assert checks["queue_html_size_ratio_of_medians"] == 0.5
+
+
+def test_the_benchmarks_nginx_is_the_deployed_file_with_or_without_the_refusals_hold(tmp_path):
+    """benchmarks/nginx.py runs deploy/nginx.conf as written but for TLS and ports; the flood's second edge
+    run drops only the limit_rate lines that hold a refusal."""
+    from benchmarks.nginx import ROOT, site_config
+
+    deployed = (ROOT / "deploy" / "nginx.conf").read_text()
+    held = site_config(tmp_path, 18000, 18001)
+    immediate = site_config(tmp_path, 18000, 18001, immediate_refusals=True)
+    directive = re.compile(r"^ *limit_rate \d+;$", re.M)
+    assert len(directive.findall(deployed)) == len(directive.findall(held)) == 2 and not directive.search(immediate)
+    assert "ssl_certificate" not in held and "listen 127.0.0.1:18000;" in held and "127.0.0.1:18001" in held
+    assert [line for line in held.splitlines() if not directive.match(line)] == immediate.splitlines()

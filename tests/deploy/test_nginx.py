@@ -90,19 +90,58 @@ def test_a_tip_through_nginx_leaves_no_address_in_any_log(stack):
     assert reference and TIP["subject_name"] not in gunicorn_log
 
 
-def test_nginx_refuses_an_access_code_flood_before_the_app_and_never_limits_reports(stack):
-    """Beyond its burst, one address's lookups get nginx's own 429 (not the app's JSON); reports pass."""
+def timed_request(port: int, method: str, path: str, body=None, source: str = CLIENT,
+                  form: str | None = None) -> tuple[int, dict, bytes, float]:
+    """request(), or a form post when `form` is given; with the seconds the answer took."""
+    started = time.monotonic()
+    if form is None:
+        answer = request(port, method, path, body, source=source)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+        conn.request(method, path, body=form.encode(), headers={
+            "Host": "tipoff.example.gov.cn", "Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        answer = response.status, dict(response.getheaders()), response.read()
+        conn.close()
+    return (*answer, time.monotonic() - started)
+
+
+def nginx_made(headers: dict) -> bool:
+    """nginx's own answers carry its request id (32 hex digits); the app's carry the app's."""
+    return re.fullmatch(r"[0-9a-f]{32}", headers.get("X-Request-ID", "")) is not None
+
+
+def test_nginx_refuses_an_access_code_flood_before_the_app_slowly_and_never_limits_reports(stack):
+    """Beyond its burst, one address's lookups get nginx's own 429 (the API's JSON, Retry-After), held about
+    two seconds so that a flood waiting for answers sends few; reports from that address still pass."""
     deployment, port, prefix = stack
     wrong = {"reference": "JA-2026-000000", "access_code": "0" * 16}
-    answers = [request(port, "POST", "/api/v1/tips/lookup", wrong) for _ in range(16)]
-    refused_by_nginx = [body for status, _, body in answers if status == 429 and not body.lstrip().startswith(b"{")]
-    assert refused_by_nginx, [status for status, _, _ in answers]
-    assert all(status < 500 for status, _, _ in answers), [status for status, _, _ in answers]
+    answers = [timed_request(port, "POST", "/api/v1/tips/lookup", wrong) for _ in range(13)]
+    assert all(status < 500 for status, *_ in answers), [status for status, *_ in answers]
+    refused_by_nginx = [answer for answer in answers if answer[0] == 429 and nginx_made(answer[1])]
+    assert refused_by_nginx, [(status, headers.get("X-Request-ID")) for status, headers, *_ in answers]
+    for status, headers, body, seconds in refused_by_nginx:
+        assert json.loads(body)["error"]["code"] == "too_many_requests" and headers["Retry-After"] == "10"
+        assert headers["Cache-Control"] == "no-store" and seconds >= 1.5, seconds
     status, _, body = request(port, "POST", "/api/v1/tips", TIP)  # the same address may still report
     assert status == 201, body[:300]
     time.sleep(1)
     for text in ((prefix / "tipoff.log").read_text(), (prefix / "tipoff-error.log").read_text()):
         assert CLIENT not in text  # refusals leave no address behind either
+
+
+def test_nginx_refuses_the_web_forms_flood_with_a_page(stack):
+    """The reporter's page (POST /status) beyond nginx's rate: a short page in both languages, not JSON."""
+    deployment, port, prefix = stack
+    form = "reference=JA-2026-000000&access_code=0000000000000000"
+    answers = [timed_request(port, "POST", "/status", source="127.0.0.3", form=form) for _ in range(13)]
+    assert all(status < 500 for status, *_ in answers), [status for status, *_ in answers]
+    pages = [answer for answer in answers if answer[0] == 429 and nginx_made(answer[1])]
+    assert pages, [status for status, *_ in answers]
+    for status, headers, body, seconds in pages:
+        assert headers["Content-Type"] == "text/html; charset=utf-8" and seconds >= 1.5, seconds
+        text = body.decode()
+        assert '<html lang="zh-CN">' in text and "请一分钟后再试" in text and "Too many attempts" in text
 
 
 def test_nginx_lets_only_a_few_api_access_code_checks_in_at_once(tmp_path):
