@@ -34,8 +34,10 @@ translations: $(VENV)/.installed
 # one because babel matches the babel.cfg patterns (tipoff/**.py, templates/**.html) relative to a
 # directory argument, so passing `tipoff templates` would extract nothing; and an empty template
 # must never reach `pybabel update`, which would mark every existing translation obsolete.
+# `Message("…")` (tipoff/messages.py: services' messages, translated where a page shows them) is
+# extracted like `_("…")`.
 translations-update: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o tipoff/translations/messages.pot \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k Message -o tipoff/translations/messages.pot \
 		--no-location --sort-output --project tipoff \
 		$$(find tipoff -name '*.py' | sort) $$(find templates -name '*.html' | sort)
 	@grep -q '^msgid "[^"]' tipoff/translations/messages.pot || \

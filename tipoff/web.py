@@ -7,6 +7,7 @@ from flask import Flask, Request, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tipoff.db import set_write_intent
+from tipoff.messages import Message
 
 LANGUAGE_COOKIE = "tipoff_lang"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -32,6 +33,33 @@ def select_locale() -> str:
     return wanted if wanted in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def english() -> bool:
+    """Is this request's page in English (the person chose it)?"""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def translate(message: str) -> str:
+    """A message for the person reading the page, in their language: a tipoff.messages.Message by its msgid
+    and parameters (Message parameters translated too), a plain string looked up as it is; what the
+    catalogue lacks stays Chinese."""
+    from flask_babel import gettext
+
+    if isinstance(message, Message):
+        params = {key: translate(value) if isinstance(value, Message) else value
+                  for key, value in message.params.items()}
+        return gettext(message.msgid, **params)
+    return gettext(message) if isinstance(message, str) and message else message
+
+
+def problems(messages) -> str:
+    """A field's problems (one message or several) as one line in the page's language."""
+    items = [messages] if isinstance(messages, str) else list(messages or ())
+    return ("; " if english() else "；").join(translate(item) for item in items)
+
+
 class InMemoryUploadsRequest(Request):
     """Uploaded files stay in memory (bounded by MAX_CONTENT_LENGTH): Werkzeug would otherwise spool
     large uploads, i.e. evidence still in plaintext, to temporary files on disk."""
@@ -44,6 +72,9 @@ def init_app(app: Flask) -> None:
     """Install headers, write intent and proxy handling on the app."""
     app.request_class = InMemoryUploadsRequest
     app.json.ensure_ascii = False  # API JSON keeps Chinese readable (UTF-8), not \uXXXX escapes
+    app.add_template_filter(translate, "tr")
+    app.add_template_filter(problems, "problems")
+    app.add_template_global(english, "english")  # also inside imported macros, which see no context
     if app.config.get("TIPOFF_TRUSTED_PROXIES"):
         hops = int(app.config["TIPOFF_TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -102,12 +133,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _template_globals():
-        from flask_babel import get_locale
-
         # Babel normalises zh_CN to zh_Hans_CN; templates only need to know which of our two it is.
-        locale = get_locale()
-        current = "zh_CN" if locale is None or locale.language == "zh" else "en"
-        return {"current_locale": current, "languages": app.config["TIPOFF_LANGUAGES"]}
+        return {"current_locale": "en" if english() else "zh_CN", "languages": app.config["TIPOFF_LANGUAGES"]}
 
 
 def remember_language(response, code: str) -> None:

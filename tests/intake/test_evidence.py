@@ -121,6 +121,16 @@ def test_refused_file_keeps_the_text_and_stores_nothing(app, client):
     assert not list((Path(app.config["TIPOFF_DATA_DIR"]) / "attachments").glob("*"))
 
 
+def test_a_refused_file_is_explained_in_english_on_the_english_form(app, client):
+    client.get("/report?lang=en")
+    archive = office_zip("other/")
+    response = client.post("/report", data={**VALID, "evidence": [(io.BytesIO(archive), "photos.zip")]},
+                           content_type="multipart/form-data")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Some files could not be accepted." in body
+    assert "photos.zip: Archives (such as zip files) cannot be taken." in body and "不支持压缩包" not in body
+
+
 def test_too_many_files_are_refused(client):
     files = [(io.BytesIO(b"%PDF-1.4\n" + bytes([i]) * 10), f"{i}.pdf") for i in range(5)]
     response = client.post("/report", data={**VALID, "evidence": files}, content_type="multipart/form-data")

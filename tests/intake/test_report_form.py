@@ -83,6 +83,35 @@ def test_bad_input_is_named_beside_the_field_and_kept(app, client, changes, fiel
     assert tip_count(app) == 0
 
 
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("changes, field, english", [
+    ({"category": ""}, "category", "Choose a category."),
+    ({"sector": "nope"}, "sector", "Unknown sector; please choose one from the list."),
+    ({"subject_name": "a"}, "subject_name",
+     "The name of the business or person you are reporting: at least 2 characters, please."),
+    ({"description": "长" * 5001}, "description", "What is happening: at most 5000 characters (now 5001)."),
+    ({"occurred_on": "20/11/2026"}, "occurred_on", "Please write the date as year-month-day, e.g. 2026-11-20."),
+    ({"identity": "named", "reporter_name": "", "reporter_phone": "13912345678"}, "reporter_name",
+     "Full name: please fill this in."),
+    ({"identity": "named", "reporter_name": "Li Si", "reporter_phone": "12345"}, "reporter_phone",
+     "Please enter an 11-digit mobile number, e.g. 138 0013 8000."),
+])
+def test_an_english_page_names_each_problem_in_english(app, client, changes, field, english):
+    """A reporter who chose English reads why the form was refused in English, beside the field and in
+    the summary at the top; the Chinese page says it in Chinese (the table above)."""
+    client.get("/report?lang=en")
+    response = client.post("/report", data={**VALID, "address": "my address 123", **changes})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="my address 123"' in body
+    beside = re.search(rf'id="{field}-error">([^<]*)</p>', body).group(1)
+    assert beside == english
+    summary = body[body.index('id="error-summary"'):body.index("</ul>", body.index('id="error-summary"'))]
+    assert f"</a>: {english}" in summary and not CHINESE.search(summary), summary
+    assert tip_count(app) == 0
+
+
 def test_html_and_sql_are_stored_literally_and_shown_escaped(app, client):
     response = submit(client, subject_name="<b>厂</b>'; DROP TABLE tips;--")
     assert response.status_code == 201

@@ -111,6 +111,18 @@ def test_empty_reply_is_refused_and_case_still_shown(client, filed):
     assert 'href="#body"' in summary and "请填写消息" in summary and 'id="body"' in body
 
 
+def test_the_status_page_in_english_says_its_refusals_in_english(client, filed):
+    reference, code = filed
+    client.get("/status?lang=en")
+    wrong = client.post("/status", data={"reference": reference, "access_code": "0" * 16})
+    assert "The reference or the access code is not right." in wrong.get_data(as_text=True)
+    client.post("/status", data={"reference": reference, "access_code": code})
+    response = client.post("/status/reply", data={"reference": reference, "body": "   "})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and body.count("Message: please fill this in.") == 2  # summary, field
+    assert "请填写消息" not in body
+
+
 @pytest.mark.parametrize("path", ["/status/reply", "/status/object", "/status/evidence", "/status/reward/claim",
                                   "/status/rating"])
 def test_opening_a_form_address_takes_the_reporter_to_the_status_page(client, path):

@@ -27,23 +27,16 @@ from tipoff.reference.services import handling_departments, name_of, names
 from tipoff.followup.services import rating_for_staff
 from tipoff.rewards.services import matter_reward
 from tipoff.routing.rules import adoptable
-from tipoff.web import form_version, writes
+from tipoff.web import english, form_version, writes
 
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
 bp.add_app_template_global(deadline_badge, "deadline_badge")
 
 
-def _english() -> bool:
-    from flask_babel import get_locale
-
-    locale = get_locale()
-    return locale is not None and locale.language == "en"
-
-
 @bp.app_template_global("ref_name")
 def ref_name(kind: str, code: str | None) -> str:
     """A stored category/sector/township/department code as its name in the page's language."""
-    return name_of(kind, code, english=_english())
+    return name_of(kind, code, english=english())
 
 
 def _event_details(details) -> list[tuple[str, str]]:
@@ -63,7 +56,7 @@ def queue():
                            wanted=wanted, counts=counts(user, wanted, now), errors=errors, badge=_queue_badges(now),
                            case_base=url_for("cases.queue"),
                            status_labels={s.value: escape(_(internal_label(s.value))) for s in CaseState},
-                           category_names={code: name_of("category", code, english=_english())
+                           category_names={code: name_of("category", code, english=english())
                                            for code in names()["category"]},
                            status_options=[(s.value, _(internal_label(s.value))) for s in OPEN_STATES],
                            department_options=[(d.code, d.name) for d in handling_departments()] if district else []), \

@@ -33,6 +33,7 @@ from tipoff.followup.models import InsiderCheck, SatisfactionRating
 from tipoff.intake.models import ReporterIdentity, Tip
 from tipoff.intake.submission import INSIDER_FOLLOWUP
 from tipoff.intake.validators import clean_text
+from tipoff.messages import Message
 from tipoff.reference.models import Department, Township
 from tipoff.routing.matcher import Decision
 
@@ -97,15 +98,15 @@ def may_rate(tip: Tip) -> bool:
 def rate_handling(tip: Tip, rating: str, comment: str = "") -> SatisfactionRating:
     """The reporter rates the handling once: 满意 / 基本满意 / 不满意, with an optional comment."""
     if not may_rate(tip):
-        raise Conflict("办理完毕后才能评价。", code="not_concluded")
+        raise Conflict(Message("办理完毕后才能评价。"), code="not_concluded")
     given = rating_of(tip)
     if given is not None:
-        raise Conflict(f"您已评价过本件举报的办理（{RATINGS[given.rating]}），每件举报只能评价一次。",
-                       code="already_rated")
+        raise Conflict(Message("您已评价过本件举报的办理（%(rating)s），每件举报只能评价一次。",
+                               rating=Message(RATINGS[given.rating])), code="already_rated")
     if rating not in RATINGS:
-        raise ValidationFailed(fields={"rating": ["请选择满意、基本满意或不满意。"]})
+        raise ValidationFailed(fields={"rating": [Message("请选择满意、基本满意或不满意。")]})
     try:
-        text = clean_text(comment or "", field="意见", maximum=COMMENT_MAX, multiline=True)
+        text = clean_text(comment or "", field=Message("意见"), maximum=COMMENT_MAX, multiline=True)
     except ValueError as exc:
         raise ValidationFailed(fields={"comment": [str(exc)]}) from None
     row = SatisfactionRating(tip_id=tip.id, rating=rating, created_at=utcnow())
@@ -118,7 +119,7 @@ def rate_handling(tip: Tip, rating: str, comment: str = "") -> SatisfactionRatin
         db.session.commit()
     except IntegrityError:  # the same tip rated at the same moment from another tab
         db.session.rollback()
-        raise Conflict("您已评价过本件举报的办理，每件举报只能评价一次。", code="already_rated") from None
+        raise Conflict(Message("您已评价过本件举报的办理，每件举报只能评价一次。"), code="already_rated") from None
     return row
 
 
@@ -182,21 +183,21 @@ def parse_answer(form: Mapping[str, object], kinds: Sequence[str]) -> CheckAnswe
     """Validate the check-in form: yes/no, which kinds, the account, the consent to hand it over."""
     answer = form.get("retaliation")
     if answer not in ("yes", "no"):
-        raise ValidationFailed(fields={"retaliation": ["请选择是否受到打击报复。"]})
+        raise ValidationFailed(fields={"retaliation": [Message("请选择是否受到打击报复。")]})
     if answer == "no":
         return CheckAnswer(False)
     errors: dict[str, list[str]] = {}
     chosen = tuple(k for k in RETALIATION_KINDS if k in set(kinds))
     if not chosen or len(chosen) != len(set(kinds)):
-        errors["kinds"] = ["请选择受到的打击报复方式（都不符合请选“其他”）。"]
+        errors["kinds"] = [Message("请选择受到的打击报复方式（都不符合请选“其他”）。")]
     consent = form.get("consent") in ("1", "on", "true")
     raw = form.get("account") if isinstance(form.get("account"), str) else ""
     try:
-        account = clean_text(raw, field="情况说明", minimum=ACCOUNT_MIN_FOR_MATTER if consent else 0,
+        account = clean_text(raw, field=Message("情况说明"), minimum=ACCOUNT_MIN_FOR_MATTER if consent else 0,
                              maximum=ACCOUNT_MAX, multiline=True)
     except ValueError as exc:
         message = str(exc) if raw.strip() or not consent else \
-            "转交区人力资源和社会保障局处理，需要简要说明情况（时间、经过），至少 10 个字。"
+            Message("转交区人力资源和社会保障局处理，需要简要说明情况（时间、经过），至少 10 个字。")
         errors["account"] = [message]
         account = ""
     if errors:
@@ -207,14 +208,14 @@ def parse_answer(form: Mapping[str, object], kinds: Sequence[str]) -> CheckAnswe
 def answer_check(tip: Tip, day: int, answer: CheckAnswer) -> InsiderCheck:
     """Record the reporter's answer to the due check-in; a "yes" with consent opens a matter for 区人社局."""
     if due_day(tip) != day:
-        raise Conflict("这次回访已经回答过，或现在不需要回答。请刷新页面。", code="check_not_due")
+        raise Conflict(Message("这次回访已经回答过，或现在不需要回答。请刷新页面。"), code="check_not_due")
     matter = _open_matter(tip, day, answer) if answer.retaliation and answer.consent else None
     tip = db.session.get(Tip, tip.id)  # the intake service rolled the session back and committed
     # One answer per check-in: lock the tip row (PostgreSQL; SQLite's writers are serialised already).
     db.session.execute(select(Tip.id).where(Tip.id == tip.id).with_for_update())
     if due_day(tip) != day:
         db.session.commit()  # the matter, if one was opened, stays with 区人社局; it is simply not linked
-        raise Conflict("这次回访刚刚已经回答过。请刷新页面。", code="check_not_due")
+        raise Conflict(Message("这次回访刚刚已经回答过。请刷新页面。"), code="check_not_due")
     now = utcnow()
     check = InsiderCheck(tip_id=tip.id, day=day, due_at=as_utc(tip.concluded_at) + timedelta(days=day),
                          answered_at=now, retaliation=answer.retaliation,
@@ -272,7 +273,7 @@ def _open_matter(tip: Tip, day: int, answer: CheckAnswer) -> Tip:
     except ValidationFailed:
         db.session.rollback()
         raise ValidationFailed(fields={"consent": [
-            "暂时无法自动转交，您的回答没有保存。请稍后再试，或直接联系区人力资源和社会保障局。"]}) from None
+            Message("暂时无法自动转交，您的回答没有保存。请稍后再试，或直接联系区人力资源和社会保障局。")]}) from None
     original = db.session.get(Tip, original_id)
     matter = db.session.scalar(select(Tip).where(Tip.reference == receipt.reference))
     _settle_matter(original, matter)

@@ -20,6 +20,7 @@ from tipoff.errors import DomainError, ValidationFailed
 from tipoff.extensions import db
 from tipoff.intake.evidence import MAX_FILES, EvidenceRejected, FileKind, PhotoEvidence, prepare
 from tipoff.intake.models import Attachment, Tip
+from tipoff.messages import Message
 
 
 @dataclass(frozen=True)
@@ -64,15 +65,17 @@ def _write_atomically(path: Path, blob: bytes) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise StorageFull("附件暂时无法保存（存储空间不足）。您填写的文字已保留，请稍后再上传附件。",
-                          fields={"evidence": ["附件暂时无法保存"]}) from exc
+        raise StorageFull(Message("附件暂时无法保存（存储空间不足）。您填写的文字已保留，请稍后再上传附件。"),
+                          fields={"evidence": [Message("附件暂时无法保存")]}) from exc
 
 
 def check_uploads(uploads: list[Upload], *, already: int = 0) -> None:
     """Refuse too many files before any work is done."""
     if len(uploads) + already > MAX_FILES:
-        more = f"已有 {already} 个，这次最多还能添加 {max(MAX_FILES - already, 0)} 个。" if already else ""
-        raise ValidationFailed(fields={"evidence": [f"每件举报最多 {MAX_FILES} 个附件。{more}"]})
+        problem = Message("每件举报最多 %(most)s 个附件。", most=MAX_FILES) if not already else Message(
+            "每件举报最多 %(most)s 个附件。已有 %(already)s 个，这次最多还能添加 %(more)s 个。", most=MAX_FILES,
+            already=already, more=max(MAX_FILES - already, 0))
+        raise ValidationFailed(fields={"evidence": [problem]})
 
 
 @dataclass(frozen=True)
@@ -91,9 +94,10 @@ def prepare_uploads(uploads: list[Upload], *, keep_time_and_place: bool, already
         try:
             prepared.append(PreparedFile(upload, *prepare(upload.data, keep_time_and_place)))
         except EvidenceRejected as exc:
-            problems.append(f"{upload.filename[:60] or f'第 {index + 1} 个文件'}：{exc}")
+            problems.append(Message("%(file)s：%(problem)s", problem=exc.args[0], file=upload.filename[:60] or Message(
+                "第 %(number)s 个文件", number=index + 1)))
     if problems:
-        raise ValidationFailed("有附件无法接收。", fields={"evidence": problems})
+        raise ValidationFailed(Message("有附件无法接收。"), fields={"evidence": problems})
     return prepared
 
 

@@ -14,6 +14,8 @@ from datetime import datetime
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from tipoff.messages import Message
+
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_FILES = 4
 MAX_IMAGE_PIXELS = 60_000_000  # ~ a 60-megapixel photo; anything larger is refused before decoding
@@ -72,20 +74,20 @@ def sniff(data: bytes) -> FileKind:
             return FileKind("video", "video/quicktime" if brand == b"qt  " else "video/mp4",
                             "mov" if brand == b"qt  " else "mp4")
         if brand in _FTYP_HEIF:
-            raise EvidenceRejected("暂不支持 HEIC 格式照片（无法清除其中的位置信息）。请在手机相机设置中选择"
-                                   "“兼容性最佳”，或截图后上传 JPG。")
-    raise EvidenceRejected("不支持这种文件。可以上传照片（JPG、PNG）、PDF、Word/Excel/PPT 文档、录音或短视频。")
+            raise EvidenceRejected(Message("暂不支持 HEIC 格式照片（无法清除其中的位置信息）。请在手机相机设置中选择"
+                                           "“兼容性最佳”，或截图后上传 JPG。"))
+    raise EvidenceRejected(Message("不支持这种文件。可以上传照片（JPG、PNG）、PDF、Word/Excel/PPT 文档、录音或短视频。"))
 
 
 def _office_zip(data: bytes) -> FileKind:
     try:
         names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     except (zipfile.BadZipFile, ValueError):
-        raise EvidenceRejected("文件已损坏，无法打开。") from None
+        raise EvidenceRejected(Message("文件已损坏，无法打开。")) from None
     for prefix, (media_type, extension) in _ZIP_OFFICE.items():
         if any(name.startswith(prefix) for name in names):
             return FileKind("office", media_type, extension)
-    raise EvidenceRejected("不支持压缩包。请直接上传照片、文档、录音或视频。")
+    raise EvidenceRejected(Message("不支持压缩包。请直接上传照片、文档、录音或视频。"))
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,11 @@ def read_photo_evidence(image: Image.Image) -> PhotoEvidence:
     return PhotoEvidence(taken_at, latitude, longitude)
 
 
+def _too_many_pixels() -> Message:
+    return Message("照片尺寸过大（超过 %(megapixels)s 百万像素）。请缩小后再上传。",
+                   megapixels=MAX_IMAGE_PIXELS // 1_000_000)
+
+
 def clean_photo(data: bytes, kind: FileKind, keep_time_and_place: bool) -> tuple[bytes, PhotoEvidence | None]:
     """Re-encode a photo without metadata (upright as shown); optionally return its time and place.
 
@@ -136,7 +143,7 @@ def clean_photo(data: bytes, kind: FileKind, keep_time_and_place: bool) -> tuple
         with Image.open(io.BytesIO(data), formats=[formats[kind.media_type]]) as image:
             width, height = image.size
             if width * height > MAX_IMAGE_PIXELS:
-                raise EvidenceRejected(f"照片尺寸过大（超过 {MAX_IMAGE_PIXELS // 1_000_000} 百万像素）。请缩小后再上传。")
+                raise EvidenceRejected(_too_many_pixels())
             image.seek(0)
             image.load()
             evidence = read_photo_evidence(image) if keep_time_and_place else None
@@ -155,18 +162,19 @@ def clean_photo(data: bytes, kind: FileKind, keep_time_and_place: bool) -> tuple
     except EvidenceRejected:
         raise
     except Image.DecompressionBombError:
-        raise EvidenceRejected(f"照片尺寸过大（超过 {MAX_IMAGE_PIXELS // 1_000_000} 百万像素）。请缩小后再上传。") from None
+        raise EvidenceRejected(_too_many_pixels()) from None
     except Exception:  # noqa: BLE001 - any decoder failure on untrusted bytes is "cannot use this file"
-        raise EvidenceRejected("照片已损坏或格式异常，无法处理。") from None
+        raise EvidenceRejected(Message("照片已损坏或格式异常，无法处理。")) from None
     return out.getvalue(), evidence
 
 
 def prepare(data: bytes, keep_time_and_place: bool) -> tuple[FileKind, bytes, PhotoEvidence | None]:
     """Check one uploaded file and return what will be stored (photos cleaned)."""
     if not data:
-        raise EvidenceRejected("文件是空的。")
+        raise EvidenceRejected(Message("文件是空的。"))
     if len(data) > MAX_FILE_BYTES:
-        raise EvidenceRejected(f"文件太大（超过 {MAX_FILE_BYTES // (1024 * 1024)} MB）。视频请剪短后再上传。")
+        raise EvidenceRejected(Message("文件太大（超过 %(megabytes)s MB）。视频请剪短后再上传。",
+                                       megabytes=MAX_FILE_BYTES // (1024 * 1024)))
     kind = sniff(data)
     if kind.kind == "image":
         cleaned, evidence = clean_photo(data, kind, keep_time_and_place)

@@ -29,6 +29,7 @@ from tipoff.intake.kdf_slots import lookup_kdf_slot
 from tipoff.intake.models import ReporterIdentity, Tip, TipMessage
 from tipoff.intake.proof import make_proof, read_proof
 from tipoff.intake.submission import WEB, Catalogue, ReporterDetails, Submission, parse_reporter, parse_submission
+from tipoff.messages import Message
 from tipoff.reference.cache import cached, last_known
 from tipoff.reference.models import Category, Sector, Township
 from tipoff.retention.policy import DESTROYED_NOTICE
@@ -56,7 +57,7 @@ class LookupFailed(NotFound):
     code = "not_found"
 
     def default_message(self) -> str:
-        return "编号或查询码不正确。请核对后重试（查询码是 16 位数字）。"
+        return Message("编号或查询码不正确。请核对后重试（查询码是 16 位数字）。")
 
 
 @dataclass(frozen=True)
@@ -365,7 +366,7 @@ def post_message(tip: Tip, body: str, *, sender: str, staff=None, commit: bool =
     from tipoff.intake.validators import clean_text
 
     try:
-        text = clean_text(body, field="消息", minimum=1, maximum=MESSAGE_MAX, multiline=True)
+        text = clean_text(body, field=Message("消息"), minimum=1, maximum=MESSAGE_MAX, multiline=True)
     except ValueError as exc:
         raise ValidationFailed(fields={"body": [str(exc)]}) from None
     message = TipMessage(tip_id=tip.id, sender=sender, staff_user_id=getattr(staff, "id", None),

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from tipoff.errors import ValidationFailed
+from tipoff.messages import Message
 from tipoff.intake.validators import clean_text, normalise_credit_code, normalise_id_number, normalise_mobile
 
 WEB = "web"
@@ -89,7 +90,7 @@ def _text(raw: Mapping[str, Any], key: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValueError("须为文字。")
+        raise ValueError(Message("须为文字。"))
     return value
 
 
@@ -99,24 +100,24 @@ def _occurred_on(value: str, today: date) -> date | None:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError("请按 年-月-日 填写日期，例如 2026-11-20。") from None
+        raise ValueError(Message("请按 年-月-日 填写日期，例如 2026-11-20。")) from None
     if day > today:
-        raise ValueError("发生日期不能晚于今天。")
+        raise ValueError(Message("发生日期不能晚于今天。"))
     if day < EARLIEST_OCCURRENCE:
-        raise ValueError("发生日期太早，请核对。")
+        raise ValueError(Message("发生日期太早，请核对。"))
     return day
 
 
 def parse_reporter(raw: Mapping[str, Any], errors: dict[str, list[str]], today: date) -> ReporterDetails | None:
     mode = _text(raw, "identity") or "anonymous"
     if mode not in ("anonymous", "named"):
-        errors["identity"] = ["请选择匿名或实名。"]
+        errors["identity"] = [Message("请选择匿名或实名。")]
         return None
     if mode == "anonymous":
         return None
     found: dict[str, str | None] = {}
     checks = {
-        "reporter_name": lambda v: clean_text(v, field="姓名", minimum=1, maximum=50),
+        "reporter_name": lambda v: clean_text(v, field=Message("姓名"), minimum=1, maximum=50),
         "reporter_phone": normalise_mobile,
         "reporter_id_number": lambda v: normalise_id_number(v, today) if v.strip() else None,
     }
@@ -127,7 +128,7 @@ def parse_reporter(raw: Mapping[str, Any], errors: dict[str, list[str]], today: 
             errors[key] = [str(exc)]
     preference = _text(raw, "contact_preference") or "phone"
     if preference not in CONTACT_PREFERENCES:
-        errors["contact_preference"] = ["请选择联系方式。"]
+        errors["contact_preference"] = [Message("请选择联系方式。")]
     if any(key in errors for key in checks) or "contact_preference" in errors:
         return None
     return ReporterDetails(found["reporter_name"], found["reporter_phone"], found["reporter_id_number"], preference)
@@ -146,30 +147,31 @@ def parse_submission(raw: Mapping[str, Any], catalogue: Catalogue, *, channel: s
         except ValueError as exc:
             errors[key] = [str(exc)]
 
-    def code_in(allowed: frozenset[str], label: str, required: bool = True):
+    def code_in(allowed: frozenset[str], unknown: Message, missing: Message | None = None):
         def check(value: str) -> str | None:
             value = value.strip()
             if not value:
-                if required:
-                    raise ValueError(f"请选择{label}。")
+                if missing:
+                    raise ValueError(missing)
                 return None
             if value not in allowed:
-                raise ValueError(f"未知的{label}，请从列表中选择。")
+                raise ValueError(unknown)
             return value
         return check
 
-    take("category", code_in(catalogue.categories, "举报类别"))
-    take("sector", code_in(catalogue.sectors, "行业领域"))
-    take("township", code_in(catalogue.townships, "乡镇（街道）", required=False))
-    take("subject_name", lambda v: clean_text(v, field="被举报单位名称", minimum=2, maximum=200))
+    take("category", code_in(catalogue.categories, Message("未知的举报类别，请从列表中选择。"),
+                             Message("请选择举报类别。")))
+    take("sector", code_in(catalogue.sectors, Message("未知的行业领域，请从列表中选择。"), Message("请选择行业领域。")))
+    take("township", code_in(catalogue.townships, Message("未知的乡镇（街道），请从列表中选择。")))
+    take("subject_name", lambda v: clean_text(v, field=Message("被举报单位名称"), minimum=2, maximum=200))
     take("subject_credit_code", lambda v: normalise_credit_code(v) if v.strip() else None)
-    take("address", lambda v: clean_text(v, field="地址", maximum=300) or None)
+    take("address", lambda v: clean_text(v, field=Message("地址"), maximum=300) or None)
     take("occurred_on", lambda v: _occurred_on(v, today))
-    take("description", lambda v: clean_text(v, field="情况描述", minimum=DESCRIPTION_MIN,
+    take("description", lambda v: clean_text(v, field=Message("情况描述"), minimum=DESCRIPTION_MIN,
                                               maximum=DESCRIPTION_MAX, multiline=True))
     reporter = parse_reporter(raw, errors, today)
     if channel not in CHANNELS + SYSTEM_CHANNELS:
-        errors["channel"] = ["未知的举报渠道。"]
+        errors["channel"] = [Message("未知的举报渠道。")]
     if errors:
         raise ValidationFailed(fields=errors)
     return Submission(reporter=reporter, insider=_flag(raw.get("insider")), channel=channel,

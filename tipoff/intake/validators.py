@@ -1,12 +1,15 @@
 """Pure checks for what reporters type: credit codes, resident ID numbers, mobile numbers, free text.
 
-No Flask: each function returns the normalised value or raises ValueError with a plain Chinese message.
+No Flask: each function returns the normalised value or raises ValueError with a plain Chinese message (a
+tipoff.messages.Message, which the page showing it puts into the reader's language).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from datetime import date
+
+from tipoff.messages import Message, as_message
 
 # 统一社会信用代码 (GB 32100-2015): 18 characters from 31 symbols (no I, O, Z, S, V), the last a check.
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -35,13 +38,15 @@ def normalise_credit_code(value: str) -> str:
     """A valid 统一社会信用代码, normalised, or ValueError."""
     code = _fold(value)
     if len(code) != 18:
-        raise ValueError("统一社会信用代码应为 18 位。")
+        raise ValueError(Message("统一社会信用代码应为 18 位。"))
     bad = sorted({c for c in code if c not in CREDIT_CODE_ALPHABET})
     if bad:
         shown = "".join(c for c in bad if c.isascii() and c.isprintable())
-        raise ValueError(f"统一社会信用代码不含字符：{shown or '（非字母数字）'}（不使用 I、O、Z、S、V）。")
+        if shown:
+            raise ValueError(Message("统一社会信用代码不含字符：%(shown)s（不使用 I、O、Z、S、V）。", shown=shown))
+        raise ValueError(Message("统一社会信用代码只含字母和数字（不使用 I、O、Z、S、V）。"))
     if credit_code_check_char(code[:17]) != code[17]:
-        raise ValueError("统一社会信用代码校验位不正确，请核对营业执照上的代码。")
+        raise ValueError(Message("统一社会信用代码校验位不正确，请核对营业执照上的代码。"))
     return code
 
 
@@ -54,15 +59,15 @@ def normalise_id_number(value: str, today: date | None = None) -> str:
     """A valid 18-digit resident ID number, normalised, or ValueError."""
     number = _fold(value)
     if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
-        raise ValueError("身份证号码应为 18 位（最后一位可以是 X）。")
+        raise ValueError(Message("身份证号码应为 18 位（最后一位可以是 X）。"))
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise ValueError("身份证号码中的出生日期不正确。") from None
+        raise ValueError(Message("身份证号码中的出生日期不正确。")) from None
     if born.year < 1900 or born > (today or date.today()):
-        raise ValueError("身份证号码中的出生日期不正确。")
+        raise ValueError(Message("身份证号码中的出生日期不正确。"))
     if id_check_char(number[:17]) != number[17]:
-        raise ValueError("身份证号码校验位不正确，请核对。")
+        raise ValueError(Message("身份证号码校验位不正确，请核对。"))
     return number
 
 
@@ -76,20 +81,25 @@ def normalise_mobile(value: str) -> str:
     elif number.startswith("86") and len(number) == 13:
         number = number[2:]
     if not _MOBILE.match(number):
-        raise ValueError("请填写 11 位手机号码，例如 138 0013 8000。")
+        raise ValueError(Message("请填写 11 位手机号码，例如 138 0013 8000。"))
     return number
 
 
 def clean_text(value: str, *, field: str, minimum: int = 0, maximum: int, multiline: bool = False) -> str:
-    """Trimmed text without control characters, within the length bounds, or ValueError."""
+    """Trimmed text without control characters, within the length bounds, or ValueError.
+
+    `field` names the field in the message: a Message, or a plain string the catalogue may know."""
+    field = as_message(field)
     text = unicodedata.normalize("NFC", value or "").strip()
     allowed = {"\n", "\t"} if multiline else set()
     if multiline:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") and c not in allowed for c in text):
-        raise ValueError(f"{field}含有不可见的控制字符，请删除后再提交。")
+        raise ValueError(Message("%(field)s含有不可见的控制字符，请删除后再提交。", field=field))
     if len(text) < minimum:
-        raise ValueError(f"{field}至少 {minimum} 个字。" if minimum > 1 else f"请填写{field}。")
+        raise ValueError(Message("%(field)s至少 %(minimum)s 个字。", field=field, minimum=minimum) if minimum > 1
+                         else Message("请填写%(field)s。", field=field))
     if len(text) > maximum:
-        raise ValueError(f"{field}最多 {maximum} 个字（现在 {len(text)} 个）。")
+        raise ValueError(Message("%(field)s最多 %(maximum)s 个字（现在 %(length)s 个）。", field=field,
+                                 maximum=maximum, length=len(text)))
     return text

@@ -25,6 +25,7 @@ from tipoff.intake.attachments import Upload
 from tipoff.intake.evidence import MAX_FILE_BYTES, MAX_FILES
 from tipoff.intake.submission import CONTACT_PREFERENCES
 from tipoff.reference.services import active_categories, active_sectors, active_townships
+from tipoff.web import translate
 
 bp = Blueprint("intake", __name__)
 
@@ -100,7 +101,7 @@ def report_submit():
         receipt = services.submit_tip(values, idempotency_key=values["idempotency_key"] or None,
                                       uploads=_uploads())
     except ValidationFailed as exc:
-        notice = exc.message
+        notice = translate(exc.message)
         if "evidence" in exc.fields or request.files.getlist("evidence"):
             notice += _("（出于安全原因，浏览器不会保留已选择的文件，请重新选择。）")
         return _render_form(values, exc.fields, notice=notice, status=exc.status)

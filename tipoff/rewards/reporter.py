@@ -16,6 +16,7 @@ from tipoff.errors import Conflict, ValidationFailed
 from tipoff.extensions import db
 from tipoff.intake.models import ReporterIdentity, Tip
 from tipoff.intake.validators import clean_text, normalise_id_number, normalise_mobile
+from tipoff.messages import Message
 from tipoff.rewards import eligibility
 from tipoff.rewards.models import Reward
 from tipoff.rewards.services import _event, reward_of_tip
@@ -29,10 +30,10 @@ def _open_notified(tip: Tip, action: str) -> Reward:
     reward = reward_of_tip(tip)
     step = REPORTER_STEPS[action]
     if reward is None or S(reward.status) not in step.from_states:
-        raise Conflict("当前没有待领取的奖励。", code="no_reward")
+        raise Conflict(Message("当前没有待领取的奖励。"), code="no_reward")
     if reward.claim_deadline and as_utc(reward.claim_deadline) < utcnow():
-        raise Conflict("领取期限已过。", code="claim_window_closed")
-    claim_version(reward, None, "奖励情况刚有变化，请刷新页面后重试。", "reward_changed")
+        raise Conflict(Message("领取期限已过。"), code="claim_window_closed")
+    claim_version(reward, None, Message("奖励情况刚有变化，请刷新页面后重试。"), "reward_changed")
     return reward
 
 
@@ -47,14 +48,14 @@ def _back_to_assessment(reward: Reward) -> None:
 def _bank_details(form: Mapping[str, str]) -> dict:
     errors: dict[str, list[str]] = {}
     values = {}
-    for key, label, maximum in (("holder", "收款人姓名", 50), ("bank", "开户银行", 100)):
+    for key, label, maximum in (("holder", Message("收款人姓名"), 50), ("bank", Message("开户银行"), 100)):
         try:
             values[key] = clean_text(form.get(key, ""), field=label, minimum=2, maximum=maximum)
         except ValueError as exc:
             errors[key] = [str(exc)]
     account = "".join(ch for ch in form.get("account", "") if not ch.isspace())
     if not 8 <= len(account) <= 30 or any(ch not in "0123456789" for ch in account):
-        errors["account"] = ["银行账号应为 8 至 30 位数字。"]
+        errors["account"] = [Message("银行账号应为 8 至 30 位数字。")]
     values["account"] = account
     try:
         values["phone"] = normalise_mobile(form.get("phone", ""))
@@ -73,7 +74,7 @@ def reporter_claim(tip: Tip, method: str, form: Mapping[str, str]) -> Reward:
     """The reporter chooses how to receive the reward (within the claim window)."""
     reward = _open_notified(tip, "claim")
     if method not in CLAIM_METHODS:
-        raise ValidationFailed(fields={"method": ["请选择领取方式。"]})
+        raise ValidationFailed(fields={"method": [Message("请选择领取方式。")]})
     details = {"method": method}
     if method == "bank":
         bank = _bank_details(form)
@@ -122,9 +123,9 @@ def reporter_object(tip: Tip, reason_text: str) -> Reward:
     """The reporter disputes the amount within the objection window: the proposal is reopened."""
     reward = _open_notified(tip, "object")
     if reward.objection_deadline and as_utc(reward.objection_deadline) < utcnow():
-        raise Conflict("对奖励金额提出异议的期限（通知后 10 日）已过。", code="objection_window_closed")
+        raise Conflict(Message("对奖励金额提出异议的期限（通知后 10 日）已过。"), code="objection_window_closed")
     try:
-        reason = clean_text(reason_text, field="异议理由", minimum=5, maximum=2000, multiline=True)
+        reason = clean_text(reason_text, field=Message("异议理由"), minimum=5, maximum=2000, multiline=True)
     except ValueError as exc:
         raise ValidationFailed(fields={"amount_objection": [str(exc)]}) from None
     amount = money.yuan(reward.amount)
