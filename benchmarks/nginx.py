@@ -29,7 +29,7 @@ def site_config(prefix: Path, listen: int, upstream: int, *, trust_forwarded: bo
     benchmark's flood also runs against that, to show what the hold is worth)."""
     text = (ROOT / "deploy" / "nginx.conf").read_text()
     if immediate_refusals:
-        text, dropped = re.subn(r"\n *limit_rate \d+;", "", text)
+        text, dropped = re.subn(r"\n *limit_rate \S+;", "", text)
         if not dropped:
             raise ValueError("deploy/nginx.conf changed shape: no limit_rate line to drop")
     text = re.sub(r"server \{\n    listen 80;.*?\n\}\n", "", text, count=1, flags=re.S)
