@@ -29,7 +29,8 @@ class Message(str):
         return message
 
     def __str__(self) -> "Message":
-        # str(ValueError(message)) and f-strings keep the Message, so the page that shows it can translate.
+        # str(ValueError(message)) and a bare f"{message}" keep the Message, so the page that shows it can
+        # translate it; anything that adds text to it (concatenation, a longer f-string) makes a plain str.
         return self
 
     def __reduce__(self):

@@ -55,9 +55,10 @@ def translate(message: str) -> str:
 
 
 def problems(messages) -> str:
-    """A field's problems (one message or several) as one line in the page's language."""
+    """A field's problems (one message or several) as one line in the page's language: each is a sentence,
+    so English joins them with a space."""
     items = [messages] if isinstance(messages, str) else list(messages or ())
-    return ("; " if english() else "；").join(translate(item) for item in items)
+    return (" " if english() else "；").join(str(translate(item)) for item in items)
 
 
 class InMemoryUploadsRequest(Request):

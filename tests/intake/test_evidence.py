@@ -128,7 +128,7 @@ def test_a_refused_file_is_explained_in_english_on_the_english_form(app, client)
                            content_type="multipart/form-data")
     body = response.get_data(as_text=True)
     assert response.status_code == 422 and "Some files could not be accepted." in body
-    assert "photos.zip: Archives (such as zip files) cannot be taken." in body and "不支持压缩包" not in body
+    assert "photos.zip: Archives (such as zip files) are not accepted." in body and "不支持压缩包" not in body
 
 
 def test_too_many_files_are_refused(client):

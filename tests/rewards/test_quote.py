@@ -252,6 +252,17 @@ def test_the_page_shows_the_result_and_keeps_the_input(client):
     assert re.search(r'id="quote-amount">¥15,000<', national) and "国家2018办法没有吹哨人加奖，以上为标准金额。" in national
 
 
+def test_the_english_page_explains_the_amount_and_the_refusals_in_english(client):
+    client.get(PAGE, query_string={"lang": "en"})
+    body = page_text(client.get(PAGE, query_string={"category": "major_hazard", "fine": "100000", "insider": "1",
+                                                    "rule_set": "henan-2025"}))
+    explanation = re.search(r'id="quote-explanation">([^<]*)<', body).group(1)
+    assert explanation == ("Fine ¥100,000 × 15% = ¥15,000 (河南2025办法, at least ¥3,000, at most ¥300,000); "
+                           "whistleblower uplift 15% (at least ¥1,000) ¥2,250, total ¥17,250")
+    refused = page_text(client.get(PAGE, query_string={"category": "major_hazard", "fine": "十万"}))
+    assert re.search(r'id="fine-error">Write the amount as a number, e.g. 100000 or 100000.00.<', refused)
+
+
 def test_the_page_derives_the_grade_from_casualties(client):
     response = client.get(PAGE, query_string={"category": "concealed_accident", "deaths": "4",
                                               "concealed_deaths": "4", "rule_set": "national-2018"})

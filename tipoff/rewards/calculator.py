@@ -1,5 +1,6 @@
 """The reward calculator (RULES.md §3-§4): a pure function from a verified tip's facts and a rule set to an
-exact amount with a one-line Chinese explanation of how it was reached.
+exact amount with a one-line Chinese explanation of how it was reached (a tipoff.messages.Message, so
+the public calculator can show it in English; stored decisions keep the Chinese text).
 
 No Flask, no database: rule sets come in as values, so every worked value in RULES.md is a table test.
 """
@@ -11,6 +12,7 @@ from decimal import Decimal
 from typing import Mapping
 
 from tipoff.rewards.grades import GRADE_NAMES, GRADES, MEASURE_NAMES, deciding_measure, grade_of
+from tipoff.messages import Message
 from tipoff.money import percent, round_cents, yuan
 
 CONCEALED = "concealed_accident"
@@ -75,7 +77,7 @@ class Quote:
     amount: Decimal
     rule_set: str
     grade: str | None
-    explanation: str
+    explanation: str      # a Message
     base: Decimal
     uplift: Decimal = Decimal(0)
 
@@ -89,74 +91,84 @@ def resolve_grade(facts: Facts) -> str | None:
                   "direct_loss": facts.direct_loss or Decimal(0)}
         derived = grade_of(**kwargs)
     if facts.accident_grade is not None and facts.accident_grade not in GRADES:
-        raise CalculationError({"accident_grade": ["事故等级只能是 general、larger、major、especially_major 之一。"]})
+        raise CalculationError({"accident_grade": [Message("事故等级只能是 general、larger、major、especially_major 之一。")]})
     if facts.accident_grade and derived and facts.accident_grade != derived:
         measure = deciding_measure(**kwargs)
+        given, figures = Message(GRADE_NAMES[facts.accident_grade]), Message(GRADE_NAMES[derived])
         raise CalculationError({
-            "accident_grade": [f"事故等级“{GRADE_NAMES[facts.accident_grade]}”与伤亡数字不符："
-                               f"按{MEASURE_NAMES[measure]}应为“{GRADE_NAMES[derived]}”。"],
-            measure: [f"{MEASURE_NAMES[measure]}对应“{GRADE_NAMES[derived]}”，与所填事故等级"
-                      f"“{GRADE_NAMES[facts.accident_grade]}”不符。"],
+            "accident_grade": [Message("事故等级“%(given)s”与伤亡数字不符：按%(measure)s应为“%(derived)s”。",
+                                       given=given, measure=Message(MEASURE_NAMES[measure]), derived=figures)],
+            measure: [Message("%(measure)s对应“%(derived)s”，与所填事故等级“%(given)s”不符。",
+                              measure=Message(MEASURE_NAMES[measure]), derived=figures, given=given)],
         })
     return facts.accident_grade or derived
 
 
-def _concealed(facts: Facts, grade: str, rules: RuleSet) -> tuple[Decimal, str]:
+def _concealed(facts: Facts, grade: str, rules: RuleSet) -> tuple[Decimal, Message]:
     per, count = rules.per_death[grade], facts.concealed_deaths
     raw = per * count
     base = min(raw, rules.concealed_cap)
-    line = f"{GRADE_NAMES[grade]}瞒报死亡 {count} 人 × {yuan(per)} = {yuan(raw)}"
+    line = Message("%(grade)s瞒报死亡 %(count)s 人 × %(per)s = %(raw)s", grade=Message(GRADE_NAMES[grade]),
+                   count=count, per=yuan(per), raw=yuan(raw))
     if base < raw:
-        line += f"，按上限 {yuan(rules.concealed_cap)}"
-    return base, f"{line}（{rules.short_name}，最高{yuan(rules.concealed_cap)}）"
+        line = Message("%(line)s，按上限 %(cap)s", line=line, cap=yuan(rules.concealed_cap))
+    return base, Message("%(line)s（%(rule_set)s，最高%(cap)s）", line=line, rule_set=rules.short_name,
+                         cap=yuan(rules.concealed_cap))
 
 
-def _fine_based(facts: Facts, rule: FineRule, rules: RuleSet) -> tuple[Decimal, str]:
+def _fine_based(facts: Facts, rule: FineRule, rules: RuleSet) -> tuple[Decimal, Message]:
     raw = round_cents(facts.fine * rule.rate)
     base = min(max(raw, rule.floor), rule.cap)
-    line = f"罚款 {yuan(facts.fine)} × {percent(rule.rate)} = {yuan(raw)}"
+    line = Message("罚款 %(fine)s × %(rate)s = %(raw)s", fine=yuan(facts.fine), rate=percent(rule.rate), raw=yuan(raw))
     if base > raw:
-        line += f"，按下限 {yuan(rule.floor)}"
+        line = Message("%(line)s，按下限 %(floor)s", line=line, floor=yuan(rule.floor))
     elif base < raw:
-        line += f"，按上限 {yuan(rule.cap)}"
-    return base, f"{line}（{rules.short_name}，最低{yuan(rule.floor)}，最高{yuan(rule.cap)}）"
+        line = Message("%(line)s，按上限 %(cap)s", line=line, cap=yuan(rule.cap))
+    return base, Message("%(line)s（%(rule_set)s，最低%(floor)s，最高%(cap)s）", line=line, rule_set=rules.short_name,
+                         floor=yuan(rule.floor), cap=yuan(rule.cap))
 
 
 def quote(facts: Facts, rules: RuleSet) -> Quote:
     """The reward a verified tip earns under a rule set, and how it was reached."""
     grade = resolve_grade(facts)
     if facts.concealed_deaths < 0:
-        raise CalculationError({"concealed_deaths": ["瞒报死亡人数不能为负数。"]})
+        raise CalculationError({"concealed_deaths": [Message("瞒报死亡人数不能为负数。")]})
     if facts.deaths is not None and facts.concealed_deaths > facts.deaths:
-        raise CalculationError({"concealed_deaths": [f"瞒报死亡人数（{facts.concealed_deaths}）不能多于死亡人数"
-                                                     f"（{facts.deaths}）。"]})
+        raise CalculationError({"concealed_deaths": [Message("瞒报死亡人数（%(concealed)s）不能多于死亡人数（%(deaths)s）。",
+                                                             concealed=facts.concealed_deaths, deaths=facts.deaths)]})
     if facts.category == CONCEALED and facts.concealed_deaths > 0:
         if grade is None:
-            raise CalculationError({"accident_grade": ["瞒报事故按最终认定的事故等级计奖：请填写事故等级或伤亡数字。"]})
+            raise CalculationError({"accident_grade": [Message("瞒报事故按最终认定的事故等级计奖：请填写事故等级或伤亡数字。")]})
         base, explanation = _concealed(facts, grade, rules)
     elif facts.category in rules.fine_rules or (facts.category == CONCEALED and facts.fine is not None):
         rule = rules.fine_rules.get(facts.category) or rules.fine_rules.get("violation")
         if rule is None:
-            return Quote(Decimal("0.00"), rules.code, grade, f"{rules.short_name}没有按罚款计奖的规则。", Decimal(0))
+            return Quote(Decimal("0.00"), rules.code, grade,
+                         Message("%(rule_set)s没有按罚款计奖的规则。", rule_set=rules.short_name), Decimal(0))
         if facts.fine is None:
-            raise CalculationError({"fine": ["按罚款计奖：请填写罚款金额（没有罚款的填 0）。"]})
+            raise CalculationError({"fine": [Message("按罚款计奖：请填写罚款金额（没有罚款的填 0）。")]})
         base, explanation = _fine_based(facts, rule, rules)
     else:
-        name = CATEGORY_NAMES.get(facts.category, facts.category)
         if facts.category == CONCEALED:
-            return Quote(Decimal("0.00"), rules.code, grade,
-                         f"瞒报事故按查实的瞒报死亡人数计奖，本次为 0 人，也没有罚款（{rules.short_name}）。", Decimal(0))
-        return Quote(Decimal("0.00"), rules.code, grade, f"{name}不在{rules.short_name}的奖励范围内。", Decimal(0))
+            return Quote(Decimal("0.00"), rules.code, grade, Message(
+                "瞒报事故按查实的瞒报死亡人数计奖，本次为 0 人，也没有罚款（%(rule_set)s）。", rule_set=rules.short_name),
+                Decimal(0))
+        name = Message(CATEGORY_NAMES[facts.category]) if facts.category in CATEGORY_NAMES else facts.category
+        return Quote(Decimal("0.00"), rules.code, grade,
+                     Message("%(category)s不在%(rule_set)s的奖励范围内。", category=name, rule_set=rules.short_name),
+                     Decimal(0))
     uplift, amount = Decimal(0), base
     if facts.insider and rules.insider and base > 0:
         uplift = max(round_cents(base * rules.insider.rate), rules.insider.floor)
         amount = base + uplift
-        explanation += (f"；吹哨人加奖 {percent(rules.insider.rate)}（不少于{yuan(rules.insider.floor)}）"
-                        f"{yuan(uplift)}，合计 {yuan(amount)}")
+        explanation = Message("%(explanation)s；吹哨人加奖 %(rate)s（不少于%(floor)s）%(uplift)s，合计 %(amount)s",
+                              explanation=explanation, rate=percent(rules.insider.rate),
+                              floor=yuan(rules.insider.floor), uplift=yuan(uplift), amount=yuan(amount))
         if rules.total_cap is not None and amount > rules.total_cap:
             amount = rules.total_cap
-            explanation += f"，按总额上限 {yuan(rules.total_cap)}"
+            explanation = Message("%(explanation)s，按总额上限 %(cap)s", explanation=explanation,
+                                  cap=yuan(rules.total_cap))
     elif rules.total_cap is not None and amount > rules.total_cap:
         amount = rules.total_cap
-        explanation += f"；按总额上限 {yuan(rules.total_cap)}"
+        explanation = Message("%(explanation)s；按总额上限 %(cap)s", explanation=explanation, cap=yuan(rules.total_cap))
     return Quote(round_cents(amount), rules.code, grade, explanation, base, uplift)

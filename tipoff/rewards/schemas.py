@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from tipoff.money import MoneyError, parse_money
+from tipoff.messages import Message
+from tipoff.money import NOT_A_NUMBER, MoneyError, parse_money
 from tipoff.rewards.grades import GRADES
 
 MAX_COUNT = 100_000  # more people than this is a typing error, not an accident
@@ -24,11 +25,11 @@ class Money(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         if isinstance(value, str) and len(value) > MAX_MONEY_TEXT:
-            raise ValidationError("金额过长，请核对。")
+            raise ValidationError(Message("金额过长，请核对。"))
         if isinstance(value, float):
-            raise ValidationError("金额请写成字符串（如 \"100000.00\"）或整数：小数形式的 JSON 数字不精确，不予接受。")
+            raise ValidationError(Message("金额请写成字符串（如 \"100000.00\"）或整数：小数形式的 JSON 数字不精确，不予接受。"))
         if not isinstance(value, (str, int)):
-            raise ValidationError("金额须写成数字，例如 100000 或 100000.00。")
+            raise ValidationError(NOT_A_NUMBER)
         try:
             return parse_money(value)
         except MoneyError as exc:
@@ -42,9 +43,9 @@ class Count(fields.Field):
         if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValidationError("须为不小于 0 的整数。")
+            raise ValidationError(Message("须为不小于 0 的整数。"))
         if value > MAX_COUNT:
-            raise ValidationError(f"人数过大（超过 {MAX_COUNT:,}），请核对。")
+            raise ValidationError(Message("人数过大（超过 %(most)s），请核对。", most=f"{MAX_COUNT:,}"))
         return value
 
 
@@ -53,18 +54,21 @@ _MONEY_DOC = {"oneOf": [{"type": "string", "pattern": r"^\d+(\.\d{1,2})?$"}, {"t
 _COUNT_DOC = {"type": "integer", "minimum": 0, "maximum": MAX_COUNT}
 
 
+CHOOSE_CATEGORY = Message("请选择举报类别。")
+
+
 class QuoteRequestSchema(Schema):
     """The facts of a verified tip (money as strings or integers, never floats)."""
 
     error_messages = {"unknown": "未知字段。", "type": "请求体须为 JSON 对象。"}
 
-    category = fields.String(required=True, error_messages={"required": "请选择举报类别。", "invalid": "请选择举报类别。"},
+    category = fields.String(required=True, error_messages={"required": CHOOSE_CATEGORY, "invalid": CHOOSE_CATEGORY},
                              metadata={"description": "major_hazard, hazard, violation, concealed_accident or other"})
     fine = Money(load_default=None, allow_none=True,
                  metadata={**_MONEY_DOC, "description": "The administrative fine (行政处罚罚款), yuan"})
     accident_grade = fields.String(
         load_default=None, allow_none=True,
-        validate=validate.OneOf(GRADES, error="事故等级只能是 general、larger、major、especially_major 之一。"),
+        validate=validate.OneOf(GRADES, error=Message("事故等级只能是 general、larger、major、especially_major 之一。")),
         metadata={"description": "Final accident grade (事故等级); or give the casualty figures", "enum": list(GRADES)})
     deaths = Count(load_default=None, allow_none=True, metadata={**_COUNT_DOC, "description": "死亡人数"})
     serious_injuries = Count(load_default=None, allow_none=True,
@@ -87,7 +91,7 @@ class QuoteRequestSchema(Schema):
     @validates("category")
     def _known_category(self, value: str, **kwargs: Any) -> None:
         if self._categories is not None and value not in self._categories():
-            raise ValidationError("未知的举报类别。")
+            raise ValidationError(Message("未知的举报类别。"))
 
 
 class QuoteSchema(Schema):
