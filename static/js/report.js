@@ -46,8 +46,16 @@
       return Boolean(mark);
     } catch (e) { return false; }
   }
+  // A fresh key for the emptied form: the old one belongs to the report just filed, and the server would
+  // refuse a different report under it.
+  function freshKey() {
+    var bytes = new Uint8Array(18);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
   function emptyForm() {
     Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name === "idempotency_key") { el.value = freshKey(); return; }
       if (el.type === "hidden" || el.type === "submit" || el.type === "button") { return; }
       if (el.type === "radio") {
         el.checked = el.value === "anonymous";

@@ -107,6 +107,7 @@ def test_back_from_the_receipt_shows_no_trace_of_a_named_report(live_server, pho
     page.get_by_label("手机号码").fill("13512345678")
     page.get_by_role("button", name="提交举报").click()
     page.wait_for_selector("#receipt-reference")
+    first_reference = page.locator("#receipt-reference").inner_text()
     page.go_back()
     page.wait_for_selector("form.report-form")
     page.wait_for_load_state("load")
@@ -114,6 +115,30 @@ def test_back_from_the_receipt_shows_no_trace_of_a_named_report(live_server, pho
         assert page.get_by_label(label).input_value() == "", label
     assert page.get_by_label("匿名举报").is_checked() and not page.locator("#named-fields").is_visible()
     assert "李桂兰" not in page.content() and "13512345678" not in page.content()
+    # The next person files their own, different report from the emptied form: a new tip. (Chromium
+    # reloads the no-store page, so its key is new; the next test covers a browser that brings the old
+    # page back with its key.)
+    page.get_by_label("举报类别").select_option("hazard")
+    page.get_by_label("行业领域").select_option(label="燃气")
+    page.get_by_label("情况描述").fill("小区门口的燃气表箱被撞坏了，表箱门一直开着。")
+    page.get_by_label("被举报单位或个人").fill("许由路某小区物业")
+    page.get_by_role("button", name="提交举报").click()
+    page.wait_for_selector("#receipt-reference")
+    assert page.locator("#receipt-reference").inner_text() != first_reference
+
+
+def test_the_emptied_form_gets_a_key_of_its_own(live_server, phone):
+    """A browser that brings back the filed page with its hidden fields (bfcache) would send the filed
+    report's key with the next person's words: report.js gives the emptied form a fresh key."""
+    page = phone
+    page.goto(live_server + "/report")
+    key = page.locator("input[name=idempotency_key]")
+    filed_key = key.input_value()
+    page.evaluate("sessionStorage.setItem('tipoff-report-filed', '1');"
+                  "window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    fresh = key.input_value()
+    assert fresh != filed_key and re.fullmatch(r"[0-9a-f]{36}", fresh), (filed_key, fresh)
+    assert page.locator("input[name=csrf_token]").input_value()  # the form's token stays
 
 
 def test_proof_of_filing_page_is_accessible(live_server, phone):

@@ -135,6 +135,20 @@ def test_same_form_submitted_twice_makes_one_tip(app, client):
     assert tip_count(app) == 1
 
 
+def test_a_reused_form_key_with_other_words_is_asked_about_not_refused(app, client):
+    """A page reused after filing (Back without JavaScript, or kept open) sends the first report's key
+    with other words: that report stands, the new words come back as typed with a fresh key, and go in
+    as a second report once the person submits again."""
+    first = submit(client, idempotency_key="form-key-0123456789abcdef")
+    response = submit(client, idempotency_key="form-key-0123456789abcdef", subject_name="另一家加油站")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409 and "那份举报已经收到" in body and 'value="另一家加油站"' in body
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', body).group(1)
+    assert fresh != "form-key-0123456789abcdef" and tip_count(app) == 1
+    second = submit(client, idempotency_key=fresh, subject_name="另一家加油站")
+    assert second.status_code == 201 and receipt_of(second)[0] != receipt_of(first)[0] and tip_count(app) == 2
+
+
 def test_expired_form_token_keeps_everything_typed(tmp_path, pg_schema):
     app = make_app(tmp_path, pg_schema, WTF_CSRF_ENABLED=True)
     response = app.test_client().post("/report", data=NAMED)

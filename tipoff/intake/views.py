@@ -105,6 +105,12 @@ def report_submit():
         if "evidence" in exc.fields or request.files.getlist("evidence"):
             notice += _("（出于安全原因，浏览器不会保留已选择的文件，请重新选择。）")
         return _render_form(values, exc.fields, notice=notice, status=exc.status)
+    except Conflict:
+        # The form's key already filed a different report: the page was reused after filing (Back, or a
+        # page kept open). That report stands; this one gets a fresh key and is sent only when confirmed.
+        values["idempotency_key"] = ""
+        return _render_form(values, notice=_("您刚才已用这个页面提交过一份举报，那份举报已经收到。这次填写的内容与那份不同，"
+                                             "还没有提交：如果要作为一份新的举报，请核对后再次点击提交。"), status=409)
     return render_template("intake/receipt.html", receipt=receipt), 201
 
 
