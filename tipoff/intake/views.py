@@ -37,6 +37,8 @@ FORM_FIELDS = ("category", "sector", "township", "subject_name", "subject_credit
                "reporter_id_number", "contact_preference", "keep_photo_metadata", "idempotency_key")
 # Fields pre-filled from a poster's QR code link (measure 52): no tracking, only the form's own fields.
 PREFILL_FIELDS = ("category", "sector", "township", "subject_name", "subject_credit_code", "address")
+# The intake service's refusals of a key that already filed a report (tipoff.intake.services).
+REUSED_KEY = ("idempotency_key_reused", "idempotency_key_expired")
 
 
 def _typed() -> dict[str, str]:
@@ -105,12 +107,15 @@ def report_submit():
         if "evidence" in exc.fields or request.files.getlist("evidence"):
             notice += _("（出于安全原因，浏览器不会保留已选择的文件，请重新选择。）")
         return _render_form(values, exc.fields, notice=notice, status=exc.status)
-    except Conflict:
-        # The form's key already filed a different report: the page was reused after filing (Back, or a
-        # page kept open). That report stands; this one gets a fresh key and is sent only when confirmed.
+    except Conflict as exc:
+        if exc.code not in REUSED_KEY:
+            raise
+        # The form's key already filed a report (different words, or a day ago): the page was used again
+        # after filing (Back, or a page kept open). That report stands; this one gets a fresh key and is
+        # sent only when the person submits again.
         values["idempotency_key"] = ""
-        return _render_form(values, notice=_("您刚才已用这个页面提交过一份举报，那份举报已经收到。这次填写的内容与那份不同，"
-                                             "还没有提交：如果要作为一份新的举报，请核对后再次点击提交。"), status=409)
+        return _render_form(values, notice=_("这个页面已经提交过一份举报，那份举报已经收到。这次填写的内容还没有提交："
+                                             "如果要作为一份新的举报，请核对后再次点击提交。"), status=409)
     return render_template("intake/receipt.html", receipt=receipt), 201
 
 
