@@ -140,6 +140,22 @@ def test_nginx_refuses_an_access_code_flood_before_the_app_slowly_and_never_limi
         assert CLIENT not in text  # refusals leave no address behind either
 
 
+def test_refusals_are_logged_one_in_a_hundred_and_everything_else_always(stack):
+    """A flood must not fill the disk with its own log lines: 429s are sampled (1 %), other answers not."""
+    deployment, port, prefix = stack
+    wrong = {"reference": "JA-2026-000000", "access_code": "0" * 16}
+    statuses = [request(port, "POST", "/api/v1/tips/lookup", wrong, source="127.0.0.4")[0] for _ in range(300)]
+    refused, answered = statuses.count(429), statuses.count(404)
+    assert refused >= 250 and answered >= 1 and refused + answered == 300, statuses
+    assert request(port, "GET", "/healthz", source="127.0.0.4")[0] == 200
+    time.sleep(1)  # nginx writes its access log line after the response
+    lines = (prefix / "tipoff.log").read_text().splitlines()
+    logged_refusals = [line for line in lines if '"POST /api/v1/tips/lookup HTTP/1.1" 429' in line]
+    assert len(logged_refusals) < refused / 10, len(logged_refusals)  # 1 % expected: ~3 of ~290
+    assert len([line for line in lines if '"POST /api/v1/tips/lookup HTTP/1.1" 404' in line]) == answered
+    assert any('"GET /healthz HTTP/1.1" 200' in line for line in lines)
+
+
 def test_nginx_refuses_the_web_forms_flood_with_a_page(stack):
     """The reporter's page (POST /status) beyond nginx's rate: a short page in both languages, not JSON."""
     deployment, port, prefix = stack
