@@ -101,6 +101,18 @@ def reset_database() -> None:
     db.session.commit()
 
 
+ENGLISH_CATALOGUE = Path(__file__).resolve().parents[1] / "tipoff" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+
+
+@pytest.fixture(scope="session")
+def english() -> dict[str, str]:
+    """The English catalogue as msgid -> translation (fuzzy entries left out)."""
+    from babel.messages.pofile import read_po
+
+    with ENGLISH_CATALOGUE.open("rb") as handle:
+        return {m.id: m.string for m in read_po(handle) if m.id and not m.fuzzy}
+
+
 @pytest.fixture
 def app(tmp_path, pg_schema):
     app = make_app(tmp_path, pg_schema)

@@ -1,10 +1,7 @@
 """Every label the code translates at run time has an English translation."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from babel.messages.pofile import read_po
 
 from tipoff.cases.labels import DETAILS, EVIDENCE_KINDS
 from tipoff.cases.states import STATES
@@ -23,7 +20,6 @@ from tipoff.oversight.views import CHANNELS, METRICS
 from tipoff.rewards.workflow import CLAIM_METHODS, EVENT_LABELS, PAYMENT_METHODS, REPORTER_STEPS, STEPS
 from tipoff.rewards.workflow import STATES as REWARD_STATES
 
-CATALOGUE = Path(__file__).resolve().parents[1] / "tipoff" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 LABELS = sorted({t.label for t in list(TRANSITIONS.values()) + list(REPORTER_TRANSITIONS.values())}
                 | {v[0] for v in STATES.values()} | {v[1].label for v in STATES.values()}
                 | {v[1].explanation for v in STATES.values()} | set(OUTCOMES.values()) | set(ENFORCEMENT.values())
@@ -36,12 +32,6 @@ LABELS = sorted({t.label for t in list(TRANSITIONS.values()) + list(REPORTER_TRA
                 | {label for _, label in HOTLINES} | set(CHANNELS.values()) | set(METRICS.values())
                 | {label for _, label, _ in DETAILS} | set(EVIDENCE_KINDS.values()) | set(CHANNEL_LABELS.values())
                 | set(EVENT_LABELS.values()))
-
-
-@pytest.fixture(scope="module")
-def english():
-    with CATALOGUE.open("rb") as handle:
-        return {m.id: m.string for m in read_po(handle) if m.id and not m.fuzzy}
 
 
 @pytest.mark.parametrize("label", LABELS)
